@@ -1,0 +1,47 @@
+"""Jurisdiction: which region codes a user may see. Every selector scopes its queryset here.
+
+Region codes are prefixes of their children, so "inside my jurisdiction" is a prefix match.
+"""
+
+from django.db.models import Q, QuerySet
+
+
+def jurisdiction_prefixes(user) -> list[str] | None:
+    """Code prefixes the user may see; ``None`` means everything (superusers and platform-wide
+    administrators); an empty list means nothing."""
+    from civicgrid.org.models import Role
+    from civicgrid.regions.models import significant_prefix
+
+    if user is None or not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        return None
+    if user.role == Role.GRID_WORKER:
+        return sorted(user.grid_assignments.values_list("grid__code", flat=True))
+    region = user.jurisdiction
+    if region is None and user.department_id:
+        region = user.department.region
+    if region is None and user.centre_id:
+        region = user.centre.region
+    if region is None:
+        return None if user.role == Role.ADMINISTRATOR else []
+    return [significant_prefix(region.code, region.level)]
+
+
+def scope_to_jurisdiction(queryset: QuerySet, user, code_field: str) -> QuerySet:
+    """Filter ``queryset`` to rows whose ``code_field`` (a region code) lies in the user's
+    jurisdiction."""
+    prefixes = jurisdiction_prefixes(user)
+    if prefixes is None:
+        return queryset
+    if not prefixes:
+        return queryset.none()
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(**{f"{code_field}__startswith": prefix})
+    return queryset.filter(condition)
+
+
+def code_in_jurisdiction(user, code: str) -> bool:
+    prefixes = jurisdiction_prefixes(user)
+    return prefixes is None or any(code.startswith(p) for p in prefixes)

@@ -17,3 +17,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """The working-day table is cached per process; a rolled-back test must not leak into it."""
+    from civicgrid.core.calendar import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "civicgrid.regions",
     "civicgrid.org",
     "civicgrid.taxonomy",
+    "civicgrid.cases",
     "civicgrid.web",
+    "civicgrid.demo",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +154,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Grid-based social governance platform (网格化社会治理).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "RegionLevelEnum": "civicgrid.regions.models.Region.Level",
+        "CentreLevelEnum": "civicgrid.org.models.CentreLevel",
+    },
 }
 
 # --- background work --------------------------------------------------------------------------
@@ -163,6 +169,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- domain configuration -----------------------------------------------------------------------
 # Office hours for working-time arithmetic (工作时间), local time.
 CIVICGRID_OFFICE_HOURS = os.environ.get("CIVICGRID_OFFICE_HOURS", "08:30-12:00,14:30-17:30")
+# How often a process re-reads the calendar revision counter to notice admin edits (seconds).
+CIVICGRID_CALENDAR_RECHECK_SECONDS = int(os.environ.get("CIVICGRID_CALENDAR_RECHECK_SECONDS", 60))
 
 LOGGING = {
     "version": 1,

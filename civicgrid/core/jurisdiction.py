@@ -12,7 +12,7 @@ def jurisdiction_prefixes(user) -> list[str] | None:
     from civicgrid.org.models import Role
     from civicgrid.regions.models import significant_prefix
 
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not user.is_active:
         return []
     if user.is_superuser:
         return None

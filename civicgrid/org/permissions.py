@@ -61,7 +61,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Grid workers report on patrol and verify on site (核查); they collect the 三实 registry, so
     # they see the personal data of the households in their grids.
     Role.GRID_WORKER: frozenset({
-        "case.report", "case.verify", "registry.unmask",
+        "case.report", "case.verify", "case.rework", "registry.unmask",
     }),
     Role.MEDIATOR: frozenset({
         "case.report", "mediation.record",

@@ -36,7 +36,7 @@ def test_me_for_a_grid_worker_over_token_auth(grid_worker):
     assert body["role"] == Role.GRID_WORKER
     assert body["grid_codes"] == ["350211001001001"]
     assert body["jurisdiction"] is None and body["platform_wide"] is False
-    assert [a["name"] for a in body["allowed_actions"]] == ["case.report", "case.verify", "registry.unmask"]
+    assert [a["name"] for a in body["allowed_actions"]] == ["case.report", "case.rework", "case.verify", "registry.unmask"]
 
 
 def test_me_for_a_district_dispatcher(jimei_dispatcher):

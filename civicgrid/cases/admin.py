@@ -1,0 +1,66 @@
+"""Cases in the admin are read-only: every change goes through ``civicgrid.cases.actions``."""
+
+from django.contrib import admin
+
+from civicgrid.cases.models import Assignment, Case, CaseEvent, Notification
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AssignmentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Assignment
+    extra = 0
+    fields = ["department", "role", "state", "sign_deadline", "handle_deadline", "signed_at",
+              "reported_at", "return_reason"]
+    readonly_fields = fields
+
+
+class CaseEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
+    readonly_fields = fields
+    ordering = ["at", "pk"]
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["number", "title", "state", "category", "region_code", "owner_centre", "sla_status",
+                    "reported_at"]
+    list_filter = ["state", "channel", "request_type", "urgency", "sla_status"]
+    search_fields = ["number", "title", "external_id", "region_code", "address"]
+    date_hierarchy = "reported_at"
+    list_select_related = ["category", "owner_centre"]
+    inlines = [AssignmentInline, CaseEventInline]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["case", "department", "role", "state", "handle_deadline"]
+    list_filter = ["role", "state"]
+    search_fields = ["case__number", "department__name"]
+    list_select_related = ["case", "department"]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["case", "at", "actor", "action", "from_state", "to_state"]
+    list_filter = ["action"]
+    search_fields = ["case__number", "note"]
+    list_select_related = ["case", "actor"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["recipient", "case", "kind", "created_at", "read_at"]
+    list_filter = ["kind"]
+    list_select_related = ["recipient", "case"]

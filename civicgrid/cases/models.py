@@ -1,0 +1,263 @@
+"""The case spine: one Case for every governance matter, its assignments to departments, its
+append-only timeline, and the in-app notifications it raises. Data only: every change goes
+through ``civicgrid.cases.actions``; the lifecycle lives in ``civicgrid.cases.workflow``."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.cases.workflow import (
+    ACTIVE_ASSIGNMENT_STATES,
+    Action,
+    AssignmentRole,
+    AssignmentState,
+    State,
+)
+from civicgrid.taxonomy.models import RequestType
+
+
+class Channel(models.TextChoices):
+    """Where a report came from (受理渠道). Adapters live in the intake app."""
+
+    WEB = "web", _("web form")  # 网页
+    MOBILE = "mobile", _("mobile app")  # 移动端
+    WECHAT = "wechat", _("WeChat mini program")  # 微信小程序
+    HOTLINE_12345 = "hotline_12345", _("12345 hotline")  # 12345 热线
+    DIGITAL_CITY = "digital_city", _("digital city management")  # 数字城管
+    GRID_PATROL = "grid_patrol", _("grid worker patrol")  # 网格员巡查
+    WALK_IN = "walk_in", _("walk-in")  # 来访
+    SENSOR = "sensor", _("sensor alarm")  # 物联感知
+    API = "api", _("external system")  # 外部系统
+    OPEN311 = "open311", _("Open311")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("normal")  # 一般
+    URGENT = "urgent", _("urgent")  # 紧急
+
+
+class SlaStatus(models.TextChoices):
+    ON_TIME = "on_time", _("on time")  # 正常
+    WARNING = "warning", _("due soon")  # 预警
+    OVERDUE = "overdue", _("overdue")  # 超期
+
+
+class Case(models.Model):
+    """One governance matter (事件/案件), from report to closure."""
+
+    number = models.CharField(_("case number"), max_length=32, unique=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    external_id = models.CharField(
+        _("external id"), max_length=100, blank=True,
+        help_text=_("The number the reporting system gave this matter, if any."),
+    )
+    request_type = models.CharField(
+        _("request type"), max_length=16, choices=RequestType.choices, default=RequestType.FIELD_REPORT,
+    )
+    category = models.ForeignKey(
+        "taxonomy.Category", verbose_name=_("category"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="cases",
+    )
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    # The code of the finest region (usually a grid) containing the case: "everything in a
+    # district" is one prefix range scan on this column.
+    region_code = models.CharField(_("region code"), max_length=15)
+    # Stored as given for now; issue 7 (personal data) moves these to encrypted storage.
+    reporter_name = models.CharField(_("reporter name"), max_length=100, blank=True)
+    reporter_phone = models.CharField(_("reporter phone"), max_length=32, blank=True)
+    owner_centre = models.ForeignKey(
+        "org.CommandCentre", verbose_name=_("owning command centre"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="cases",
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.REPORTED)
+    # Overlays (not states): how many centres above the owner hold it, supervision, SLA.
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    supervision_level = models.PositiveSmallIntegerField(
+        _("supervision level"), default=0, help_text=_("0 = not supervised (督办)."),
+    )
+    sla_status = models.CharField(
+        _("SLA status"), max_length=8, choices=SlaStatus.choices, default=SlaStatus.ON_TIME,
+    )
+    stage_deadline = models.DateTimeField(_("current stage due"), null=True, blank=True)
+    due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    rework_count = models.PositiveSmallIntegerField(_("rework count"), default=0)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="merged_cases",
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at", "-pk"]
+        indexes = [
+            models.Index(fields=["region_code"], name="case_region_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["state", "region_code"], name="case_state_region"),
+            models.Index(fields=["owner_centre", "state"], name="case_centre_state"),
+            models.Index(fields=["reported_at"], name="case_reported_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=~Q(external_id=""),
+                name="case_unique_channel_external_id",
+            ),
+            models.CheckConstraint(condition=Q(state__in=State.values), name="case_state_valid"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | Q(state=State.MERGED), name="case_parent_only_when_merged",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+
+class CaseNumberCounter(models.Model):
+    """The last sequence number handed out per district and local day; the row is locked while a
+    number is taken, so concurrent reports never share one."""
+
+    district_code = models.CharField(_("district code"), max_length=6)
+    day = models.DateField(_("day"))
+    last = models.PositiveIntegerField(_("last sequence number"), default=0)
+
+    class Meta:
+        verbose_name = _("case number counter")
+        verbose_name_plural = _("case number counters")
+        constraints = [
+            models.UniqueConstraint(fields=["district_code", "day"], name="case_counter_unique_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.district_code} {self.day}: {self.last}"
+
+
+class Assignment(models.Model):
+    """One department's share of a case (派单): the lead (主办) or an assisting one (协办)."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="assignments")
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="assignments",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=AssignmentRole.choices)
+    state = models.CharField(
+        _("state"), max_length=16, choices=AssignmentState.choices, default=AssignmentState.PENDING,
+    )
+    return_reason = models.TextField(_("return reason"), blank=True)
+    result = models.TextField(_("result"), blank=True)
+    sign_deadline = models.DateTimeField(_("sign for by"), null=True, blank=True)
+    handle_deadline = models.DateTimeField(_("handle by"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), default=timezone.now)
+    signed_at = models.DateTimeField(_("signed for at"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("result reported at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["case", "pk"]
+        indexes = [models.Index(fields=["department", "state"], name="assignment_department_state")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role=AssignmentRole.LEAD, state__in=sorted(ACTIVE_ASSIGNMENT_STATES)),
+                name="assignment_one_active_lead",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "department"], condition=Q(state__in=sorted(ACTIVE_ASSIGNMENT_STATES)),
+                name="assignment_one_active_per_department",
+            ),
+            models.CheckConstraint(condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.case.number} → {self.department} ({self.get_role_display()})"
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == AssignmentRole.LEAD
+
+
+class AppendOnly(Exception):
+    pass
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline (append-only): who did what, when, from which state to
+    which, with a note and structured data (assignment, department, reason …)."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="case_events", help_text=_("Empty when a channel or the system acted."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    from_state = models.CharField(_("from state"), max_length=16, choices=State.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=16, choices=State.choices)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["case", "at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at")]
+
+    def __str__(self):
+        return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("The case timeline is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("The case timeline is append-only.")
+
+
+class NotificationKind(models.TextChoices):
+    NEW_TASK = "new_task", _("new task")  # 新任务
+    TASK_RETURNED = "task_returned", _("task returned")  # 退单
+    CASE_RESOLVED = "case_resolved", _("case awaiting verification")  # 待核查
+    REWORK = "rework", _("rework required")  # 返工
+    CASE_REOPENED = "case_reopened", _("case reopened")  # 重办
+    CASE_SUSPENDED = "case_suspended", _("case suspended")  # 挂起
+    CASE_RESUMED = "case_resumed", _("case resumed")  # 恢复
+    CASE_CANCELLED = "case_cancelled", _("case cancelled")  # 撤销
+
+
+class Notification(models.Model):
+    """An in-app message to a member of staff about a case (站内消息)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    text = models.CharField(_("text"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self):
+        return self.text

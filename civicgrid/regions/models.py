@@ -61,3 +61,25 @@ LEVEL_PREFIX_LENGTH = {
 def significant_prefix(code: str, level: str) -> str:
     """``350211000000`` at district level → ``350211``: the part its descendants share."""
     return code[: LEVEL_PREFIX_LENGTH[Region.Level(level)]]
+
+
+class RegionGeneration(models.Model):
+    """One row whose token changes whenever regions or their geometry change.
+
+    In-memory indexes (the point locator, the address resolver) remember the token they were built
+    from and compare it with this row once per call — one primary-key read, however many points —
+    so every process sees an import as soon as it commits. A random token rather than a bare counter
+    means a rolled-back change can never be mistaken for a committed one.
+    """
+
+    key = models.CharField(_("key"), max_length=32, primary_key=True)
+    token = models.CharField(_("token"), max_length=32)
+    counter = models.PositiveBigIntegerField(_("generation"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("region generation")
+        verbose_name_plural = _("region generations")
+
+    def __str__(self):
+        return f"{self.key} #{self.counter}"

@@ -157,6 +157,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RegionLevelEnum": "civicgrid.regions.models.Region.Level",
         "CentreLevelEnum": "civicgrid.org.models.CentreLevel",
+        "DepartmentKindEnum": "civicgrid.org.models.DepartmentKind",
+        "CategoryKindEnum": "civicgrid.taxonomy.models.CategoryKind",
     },
 }
 

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
 
 api_v1 = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
     path("regions/", include("civicgrid.regions.urls_api")),
     path("taxonomy/", include("civicgrid.taxonomy.urls_api")),
     path("org/", include("civicgrid.org.urls_api")),

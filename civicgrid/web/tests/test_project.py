@@ -136,3 +136,11 @@ def test_no_asset_comes_from_a_cdn():
         if "http://" in text or "https://" in text:
             offenders.append(str(path))
     assert offenders == []
+
+
+def test_api_docs_page_loads_its_scripts_from_our_server(admin_client):
+    response = admin_client.get("/api/docs/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "swagger-ui" in body
+    assert "cdn" not in body.lower()

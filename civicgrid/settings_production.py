@@ -6,8 +6,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 os.environ["DEBUG"] = "0"
 
-from .settings import *  # noqa: E402,F403
-from .settings import env_bool  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import env_bool
 
 DEBUG = False
 if not os.environ.get("SECRET_KEY"):

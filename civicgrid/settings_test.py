@@ -6,7 +6,7 @@ from pathlib import Path
 
 os.environ["CIVICGRID_TESTING"] = "1"
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 SECRET_KEY = "test-only-key-" + "x" * 50
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

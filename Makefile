@@ -36,7 +36,7 @@ $(VENDOR)/.copied: node_modules/.installed
 	@touch $@
 
 messages: install
-	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 assets: install $(VENDOR)/.copied messages
 	DEBUG=1 $(PY) manage.py collectstatic --noinput -v 0

@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "civicgrid.core",
     "civicgrid.regions",
     "civicgrid.org",
-    "civicgrid.webhooks",
     "civicgrid.taxonomy",
     "civicgrid.cases",
     "civicgrid.web",

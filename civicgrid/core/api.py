@@ -7,6 +7,7 @@ so client systems can branch on codes and pages can show the (translated) messag
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -43,9 +44,8 @@ def _field_errors(detail) -> dict:
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        )
+        # get_error_detail keeps each message's code (message_dict would flatten them to "invalid")
+        exc = exceptions.ValidationError(detail=get_error_detail(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)

@@ -164,6 +164,8 @@ SPECTACULAR_SETTINGS = {
         "CentreLevelEnum": "civicgrid.org.models.CentreLevel",
         "DepartmentKindEnum": "civicgrid.org.models.DepartmentKind",
         "CategoryKindEnum": "civicgrid.taxonomy.models.CategoryKind",
+        "CaseStateEnum": "civicgrid.cases.workflow.State",
+        "AssignmentStateEnum": "civicgrid.cases.workflow.AssignmentState",
     },
 }
 
@@ -172,6 +174,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
+# The deadline sweep (due soon, overdue, 督办, escalation) every minute; idempotent.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {"task": "civicgrid.cases.tasks.sweep_deadlines_task", "schedule": 60.0},
+}
+# The embedded mode has no beat: the serving process runs the same sweep on a daemon timer.
+CIVICGRID_INPROCESS_SCHEDULER = env_bool(
+    "CIVICGRID_INPROCESS_SCHEDULER",
+    DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env_bool("CIVICGRID_TESTING"),
+)
 
 # --- domain configuration -----------------------------------------------------------------------
 # Office hours for working-time arithmetic (工作时间), local time.

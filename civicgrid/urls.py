@@ -8,6 +8,7 @@ api_v1 = [
     path("regions/", include("civicgrid.regions.urls_api")),
     path("taxonomy/", include("civicgrid.taxonomy.urls_api")),
     path("org/", include("civicgrid.org.urls_api")),
+    path("cases/", include("civicgrid.cases.urls_api")),
 ]
 
 urlpatterns = [

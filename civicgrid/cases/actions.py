@@ -12,8 +12,13 @@ since the caller read it.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import logging
+import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,26 +29,36 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from civicgrid.cases import deadlines
+from civicgrid.cases import deadlines, routing
 from civicgrid.cases.models import (
     Assignment,
     Case,
     CaseEvent,
     CaseNumberCounter,
+    CaseRating,
+    CaseRequest,
     Channel,
     Notification,
     NotificationKind,
+    Rating,
+    RequestKind,
+    RequestState,
+    SlaStatus,
+    Supervision,
+    SupervisionLevel,
     Urgency,
 )
 from civicgrid.cases.workflow import (
     ACTIVE_ASSIGNMENT_STATES,
     FINISHED_ASSIGNMENT_STATES,
     OPEN_STATES,
+    RUNNING_STATES,
     TRANSITIONS,
     WORKING_CASE_STATES,
     Action,
     AssignmentRole,
     AssignmentState,
+    Overlay,
     State,
     check_assignment_transition,
     check_transition,
@@ -51,11 +66,13 @@ from civicgrid.cases.workflow import (
 )
 from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import code_in_jurisdiction
-from civicgrid.org.models import Department, Role, User
+from civicgrid.org.models import CommandCentre, Department, Role, User
 from civicgrid.org.permissions import PermissionDenied, require_permission
-from civicgrid.org.selectors import responsible_centre
+from civicgrid.org.selectors import centre_chain, responsible_centre
 from civicgrid.regions.models import Region
-from civicgrid.taxonomy.models import RequestType
+from civicgrid.taxonomy.models import RequestType, TimeUnit
+
+logger = logging.getLogger(__name__)
 
 # --- locking and checks -----------------------------------------------------------------------
 
@@ -90,6 +107,22 @@ def _authorize(actor: User | None, action: str, case: Case) -> None:
     if not _can_see(actor, case):
         raise Http404
     require_permission(actor, transition.permission)
+
+
+def _authorize_permission(actor: User | None, permission: str, case: Case) -> None:
+    """For steps outside the workflow table (requests, decisions, supervision, escalation)."""
+    if actor is None:
+        raise DomainError(_("A member of staff must perform this action."), code="actor_required")
+    if not _can_see(actor, case):
+        raise Http404
+    require_permission(actor, permission)
+
+
+def _require_department(actor: User, assignment: Assignment) -> None:
+    if not actor.is_superuser and actor.department_id != assignment.department_id:
+        raise PermissionDenied(
+            _("Only staff of the assigned department may act on this task."), code="permission_denied",
+        )
 
 
 def _authorize_assignment(actor: User | None, action: str, case: Case, assignment: Assignment) -> None:
@@ -152,6 +185,45 @@ def _save(case: Case, *fields: str) -> None:
     case.save(update_fields=[*fields, "updated_at"])
 
 
+# --- clocks (SLA) -------------------------------------------------------------------------------
+
+STAGE_FIELDS = ("stage_started_at", "stage_warn_at", "stage_deadline", "sla_status")
+CLOCK_FIELDS = ("clock_started_at", "sign_warn_at", "handle_warn_at", "sla_status", "supervision_level")
+_STATUS_RANK = {SlaStatus.ON_TIME: 0, SlaStatus.WARNING: 1, SlaStatus.OVERDUE: 2}
+
+
+def _set_stage(case: Case, start: datetime | None, deadline: datetime | None, now: datetime | None = None) -> None:
+    """Start the case's stage clock (no deadline: no clock)."""
+    case.stage_started_at = start if deadline is not None else None
+    case.stage_deadline = deadline
+    case.stage_warn_at = deadlines.warn_moment(start, deadline)
+    case.sla_status = deadlines.sla_status(start, deadline, now or timezone.now())
+
+
+def _running_deadline(a: Assignment) -> datetime | None:
+    """The deadline a task is working against: signing for while pending, handling once signed."""
+    if a.state == AssignmentState.PENDING:
+        return a.sign_deadline
+    if a.state == AssignmentState.SIGNED:
+        return a.handle_deadline
+    return None
+
+
+def _start_clock(a: Assignment, start: datetime, sign_by: datetime | None, handle_by: datetime | None) -> None:
+    a.clock_started_at = start
+    a.sign_deadline, a.handle_deadline = sign_by, handle_by
+    a.sign_warn_at = deadlines.warn_moment(start, sign_by)
+    a.handle_warn_at = deadlines.warn_moment(start, handle_by)
+    _refresh_clock(a, reset_supervision=True)
+
+
+def _refresh_clock(a: Assignment, reset_supervision: bool) -> None:
+    """Status against the running deadline; a new deadline starts without supervision."""
+    a.sla_status = deadlines.sla_status(a.clock_started_at, _running_deadline(a), timezone.now())
+    if reset_supervision:
+        a.supervision_level = 0
+
+
 # --- notifications (written on commit, so a rolled-back action notifies nobody) ---------------
 
 
@@ -164,29 +236,56 @@ _NOTIFICATION_TEXT = {
     NotificationKind.CASE_SUSPENDED: _("Case {number} “{title}” is suspended."),
     NotificationKind.CASE_RESUMED: _("Case {number} “{title}” is resumed."),
     NotificationKind.CASE_CANCELLED: _("Case {number} “{title}” was cancelled."),
+    NotificationKind.SLA_WARNING: _("Case {number} “{title}” is due soon."),
+    NotificationKind.OVERDUE: _("Case {number} “{title}” is overdue."),
+    NotificationKind.SUPERVISED: _("Supervision notice ({level}) on case {number} “{title}”."),
+    NotificationKind.ESCALATED: _("Case {number} “{title}” was escalated to your centre."),
+    NotificationKind.REQUEST_MADE: _("A department asks for {request} on case {number} “{title}”."),
+    NotificationKind.REQUEST_DECIDED: _("Your request for {request} on case {number} “{title}” was {decision}."),
+    NotificationKind.RATED: _("Case {number} “{title}” was rated: {rating}."),
 }
 
 
-def _notify_departments(case: Case, kind: str, department_ids: Iterable[int]) -> None:
+def _notify_departments(case: Case, kind: str, department_ids: Iterable[int], **params) -> None:
+    """Every member of staff of the departments, and each department's webhooks."""
     ids = sorted(set(department_ids))
+    if not ids:
+        return
     transaction.on_commit(
-        lambda: _write_notifications(case.pk, kind, User.objects.filter(department_id__in=ids))
+        lambda: _write_notifications(case.pk, kind, User.objects.filter(department_id__in=ids), **params)
     )
+    payload = {
+        "case_id": case.pk, "case_number": case.number, "title": case.title, "state": case.state,
+        "kind": str(kind), **{k: str(v) for k, v in params.items()},
+    }
+    transaction.on_commit(lambda: _send_department_events(ids, f"case.{kind}", payload), robust=True)
 
 
-def _notify_centre(case: Case, kind: str) -> None:
-    centre_id = case.owner_centre_id
+def _send_department_events(department_ids: list[int], event_type: str, payload: dict) -> None:
+    # The webhooks app is optional (another part of the platform); without it there is nothing to
+    # send, so skip cleanly rather than fail the case action that already committed.
+    if importlib.util.find_spec("civicgrid.webhooks") is None:
+        return
+    from civicgrid.webhooks.actions import enqueue_department_event
+
+    for department in Department.objects.filter(pk__in=department_ids).order_by("pk"):
+        enqueue_department_event(department, event_type, payload)
+
+
+def _notify_centre(case: Case, kind: str, centre_id: int | None = None, **params) -> None:
+    """The dispatchers of the owning centre (or of ``centre_id``)."""
+    centre_id = centre_id or case.owner_centre_id
     if centre_id is None:
         return
     transaction.on_commit(lambda: _write_notifications(
-        case.pk, kind, User.objects.filter(centre_id=centre_id, role=Role.DISPATCHER),
+        case.pk, kind, User.objects.filter(centre_id=centre_id, role=Role.DISPATCHER), **params,
     ))
 
 
-def _write_notifications(case_pk: int, kind: str, recipients) -> None:
+def _write_notifications(case_pk: int, kind: str, recipients, **params) -> None:
     case = Case.objects.only("number", "title").get(pk=case_pk)
     with translation.override(settings.LANGUAGE_CODE):
-        text = str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title))[:300]
+        text = str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
     Notification.objects.bulk_create(
         Notification(recipient_id=pk, case_id=case_pk, kind=kind, text=text)
         for pk in recipients.filter(is_active=True).values_list("pk", flat=True)
@@ -271,7 +370,7 @@ def report_case(
             reporter_name=reporter_name, reporter_phone=reporter_phone,
             owner_centre=responsible_centre(region_code), state=State.REPORTED, reported_at=moment,
         )
-        case.stage_deadline = deadlines.file_deadline(case, moment)
+        _set_stage(case, moment, deadlines.file_deadline(case, moment))
         try:
             with transaction.atomic():
                 case.save(force_insert=True)
@@ -283,14 +382,40 @@ def report_case(
                     return existing
             raise
         _event(case, Action.REPORT, "", actor, channel=channel, external_id=external_id)
+        if case.category_id is not None:
+            suggestion = _record_routing(case)
+            if suggestion["auto"]:
+                # 智能派单: the matrix names exactly one department; no person needs to file it.
+                return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True)
     return case
 
 
+def _record_routing(case: Case) -> dict:
+    suggestion = routing.suggest(case)
+    case.routing_suggestion = suggestion
+    _save(case, "routing_suggestion")
+    return suggestion
+
+
+def _auto_dispatch(case: Case, suggestion: dict) -> Case:
+    lead = Department.objects.get(pk=suggestion["lead_department"])
+    assisting = list(Department.objects.filter(pk__in=suggestion["assisting_departments"]).order_by("pk"))
+    note = str(format_lazy(_("Auto-dispatch: {why}"), why=suggestion["why"]))
+    return dispatch_case(case, lead, assisting, None, note, auto=True, rule=suggestion["rule"])
+
+
 def file_case(case: Case, actor: User | None, *, category=None, urgency: str | None = None, note: str = "") -> Case:
-    """立案: accept a report as a case of ``category`` (required unless already set)."""
+    """立案: accept a report as a case of ``category`` (required unless already set). A category
+    marked for auto-dispatch whose matrix answer is clear is dispatched at once (智能派单)."""
+    return _file(case, actor, category, urgency, note, auto=False)
+
+
+def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bool) -> Case:
+    # ``auto``: filed by the auto-dispatch rule, the only filing without a person.
     with transaction.atomic():
         locked = _lock_case(case)
-        _authorize(actor, Action.FILE, locked)
+        if not auto:
+            _authorize(actor, Action.FILE, locked)
         target = _check(locked, Action.FILE, case.state)
         if category is not None:
             locked.category = category
@@ -303,9 +428,12 @@ def file_case(case: Case, actor: User | None, *, category=None, urgency: str | N
             locked.urgency = urgency
         before, locked.state = locked.state, target
         locked.filed_at = timezone.now()
-        locked.stage_deadline = deadlines.dispatch_deadline(locked, locked.filed_at)
-        _save(locked, "category", "urgency", "state", "filed_at", "stage_deadline")
+        _set_stage(locked, locked.filed_at, deadlines.dispatch_deadline(locked, locked.filed_at))
+        _save(locked, "category", "urgency", "state", "filed_at", *STAGE_FIELDS)
         _event(locked, Action.FILE, before, actor, note, category=locked.category_id, urgency=locked.urgency)
+        suggestion = _record_routing(locked)
+        if suggestion["auto"]:
+            return _auto_dispatch(locked, suggestion)
     return locked
 
 
@@ -317,9 +445,9 @@ def reject_case(case: Case, reason: str, actor: User | None) -> Case:
         _authorize(actor, Action.REJECT, locked)
         target = _check(locked, Action.REJECT, case.state)
         before, locked.state = locked.state, target
-        locked.stage_deadline = None
+        _set_stage(locked, None, None)
         locked.closed_at = timezone.now()
-        _save(locked, "state", "stage_deadline", "closed_at")
+        _save(locked, "state", "closed_at", *STAGE_FIELDS)
         _event(locked, Action.REJECT, before, actor, reason)
     return locked
 
@@ -345,9 +473,9 @@ def merge_case(case: Case, into: Case, actor: User | None, note: str = "") -> Ca
             )})
         before, locked.state = locked.state, target
         locked.parent = target_case
-        locked.stage_deadline = None
+        _set_stage(locked, None, None)
         locked.closed_at = timezone.now()
-        _save(locked, "state", "parent", "stage_deadline", "closed_at")
+        _save(locked, "state", "parent", "closed_at", *STAGE_FIELDS)
         _event(locked, Action.MERGE, before, actor, note, into=target_case.pk, into_number=target_case.number)
     return locked
 
@@ -383,7 +511,7 @@ def _validate_departments(case: Case, lead: Department, assisting: list[Departme
 
 def dispatch_case(
     case: Case, lead_department: Department, assisting_departments: Iterable[Department] = (),
-    actor: User | None = None, note: str = "",
+    actor: User | None = None, note: str = "", **event_data,
 ) -> Case:
     """派遣: one lead department (主办) and any number of assisting ones (协办). After a return,
     dispatching again closes whatever is left of the earlier assignments."""
@@ -400,21 +528,22 @@ def dispatch_case(
             old.state, old.released_at = AssignmentState.RELEASED, now
             old.save(update_fields=["state", "released_at"])
         sign_by, handle_by = deadlines.assignment_deadlines(locked, now)
-        created = Assignment.objects.bulk_create([
-            Assignment(case=locked, department=d, role=role, dispatched_at=now,
-                       sign_deadline=sign_by, handle_deadline=handle_by)
-            for d, role in [(lead_department, AssignmentRole.LEAD)]
-            + [(d, AssignmentRole.ASSISTING) for d in assisting]
-        ])
+        new = []
+        for d, role in [(lead_department, AssignmentRole.LEAD)] + [(d, AssignmentRole.ASSISTING) for d in assisting]:
+            a = Assignment(case=locked, department=d, role=role, dispatched_at=now)
+            _start_clock(a, now, sign_by, handle_by)
+            new.append(a)
+        created = Assignment.objects.bulk_create(new)
         before, locked.state = locked.state, target
         locked.dispatched_at = now
-        locked.stage_deadline = sign_by
+        _set_stage(locked, now, sign_by)
         locked.due_at = handle_by
-        _save(locked, "state", "dispatched_at", "stage_deadline", "due_at")
+        _save(locked, "state", "dispatched_at", "due_at", *STAGE_FIELDS)
         _event(
             locked, Action.DISPATCH, before, actor, note,
             lead=lead_department.pk, assisting=[d.pk for d in assisting],
             assignments=[a.pk for a in created if a.pk is not None], released=[a.pk for a in released],
+            **event_data,
         )
         _notify_departments(locked, NotificationKind.NEW_TASK, [lead_department.pk, *(d.pk for d in assisting)])
     return locked
@@ -449,8 +578,8 @@ def _resolve(case: Case, assignments: list[Assignment], actor, seen_state) -> No
     target = _check(case, Action.REPORT_RESULT, seen_state)
     before, case.state = case.state, target
     case.resolved_at = timezone.now()
-    case.stage_deadline = deadlines.verify_deadline(case, case.resolved_at)
-    _save(case, "state", "resolved_at", "stage_deadline")
+    _set_stage(case, case.resolved_at, deadlines.verify_deadline(case, case.resolved_at))
+    _save(case, "state", "resolved_at", *STAGE_FIELDS)
     _event(case, Action.REPORT_RESULT, before, actor, _("All departments have reported."), resolved=True)
     _notify_centre(case, NotificationKind.CASE_RESOLVED)
 
@@ -462,12 +591,14 @@ def sign_for(assignment: Assignment, actor: User) -> Assignment:
         _authorize_assignment(actor, Action.SIGN_FOR, case, locked)
         new_state = _check_assignment(case, locked, Action.SIGN_FOR, assignment)
         before = case.state
+        locked.state, locked.signed_at = new_state, timezone.now()
+        # Now working against the handling deadline, counted from dispatch.
+        _refresh_clock(locked, reset_supervision=True)
+        locked.save(update_fields=["state", "signed_at", *CLOCK_FIELDS])
         if locked.is_lead:
             case.state = _check(case, Action.SIGN_FOR, None)
-            case.stage_deadline = case.due_at
-            _save(case, "state", "stage_deadline")
-        locked.state, locked.signed_at = new_state, timezone.now()
-        locked.save(update_fields=["state", "signed_at"])
+            _set_stage(case, locked.clock_started_at, case.due_at)
+            _save(case, "state", *STAGE_FIELDS)
         _event(case, Action.SIGN_FOR, before, actor, **_assignment_data(locked))
     return locked
 
@@ -490,9 +621,9 @@ def return_assignment(assignment: Assignment, reason: str, actor: User) -> Assig
                 if other.pk != locked.pk and other.state in ACTIVE_ASSIGNMENT_STATES:
                     other.state, other.released_at = AssignmentState.RELEASED, now
                     other.save(update_fields=["state", "released_at"])
-            case.stage_deadline = deadlines.dispatch_deadline(case, now)
+            _set_stage(case, now, deadlines.dispatch_deadline(case, now))
             case.due_at = None
-            _save(case, "state", "stage_deadline", "due_at")
+            _save(case, "state", "due_at", *STAGE_FIELDS)
             _event(case, Action.RETURN, before, actor, reason, **_assignment_data(locked))
             _notify_centre(case, NotificationKind.TASK_RETURNED)
         else:
@@ -526,12 +657,16 @@ def suspend_case(case: Case, reason: str, actor: User) -> Case:
         locked = _lock_case(case)
         _authorize(actor, Action.SUSPEND, locked)
         target = _check(locked, Action.SUSPEND, case.state)
-        before, locked.state = locked.state, target
-        locked.suspended_at = timezone.now()
-        _save(locked, "state", "suspended_at")
-        _event(locked, Action.SUSPEND, before, actor, reason)
-        _notify_departments(locked, NotificationKind.CASE_SUSPENDED, _active_department_ids(locked))
+        _suspend(locked, target, reason, actor)
     return locked
+
+
+def _suspend(locked: Case, target: str, reason: str, actor, **data) -> None:
+    before, locked.state = locked.state, target
+    locked.suspended_at = timezone.now()
+    _save(locked, "state", "suspended_at")
+    _event(locked, Action.SUSPEND, before, actor, reason, **data)
+    _notify_departments(locked, NotificationKind.CASE_SUSPENDED, _active_department_ids(locked))
 
 
 def resume_case(case: Case, actor: User, note: str = "") -> Case:
@@ -543,16 +678,21 @@ def resume_case(case: Case, actor: User, note: str = "") -> Case:
         target = _check(locked, Action.RESUME, case.state)
         now = timezone.now()
         paused = deadlines.paused_working_time(locked.suspended_at, now)
+        # Every moment of every running clock moves by the same working time, so shares (and the
+        # warning moments) stay as they were.
         locked.due_at = deadlines.shift(locked.due_at, paused)
-        locked.stage_deadline = deadlines.shift(locked.stage_deadline, paused)
+        for name in ("stage_started_at", "stage_warn_at", "stage_deadline"):
+            setattr(locked, name, deadlines.shift(getattr(locked, name), paused))
         for a in assignments:
             if a.state in ACTIVE_ASSIGNMENT_STATES:
-                a.sign_deadline = deadlines.shift(a.sign_deadline, paused)
-                a.handle_deadline = deadlines.shift(a.handle_deadline, paused)
-                a.save(update_fields=["sign_deadline", "handle_deadline"])
+                for name in ("clock_started_at", "sign_warn_at", "sign_deadline", "handle_warn_at", "handle_deadline"):
+                    setattr(a, name, deadlines.shift(getattr(a, name), paused))
+                _refresh_clock(a, reset_supervision=False)
+                a.save(update_fields=["sign_deadline", "handle_deadline", *CLOCK_FIELDS])
         before, locked.state = locked.state, target
         locked.suspended_at = None
-        _save(locked, "state", "suspended_at", "due_at", "stage_deadline")
+        locked.sla_status = deadlines.sla_status(locked.stage_started_at, locked.stage_deadline, now)
+        _save(locked, "state", "suspended_at", "due_at", *STAGE_FIELDS)
         _event(locked, Action.RESUME, before, actor, note, paused_seconds=int(paused.total_seconds()))
         _notify_departments(locked, NotificationKind.CASE_RESUMED, _active_department_ids(locked))
     return locked
@@ -562,16 +702,23 @@ def _active_department_ids(case: Case) -> list[int]:
     return list(case.assignments.filter(state__in=ACTIVE_ASSIGNMENT_STATES).values_list("department_id", flat=True))
 
 
-def _reopen_lead(case: Case, assignments: list[Assignment]) -> Assignment:
-    """Rework and reopening hand the case back to its lead department, already signed for."""
+def _reopen_lead(case: Case, assignments: list[Assignment], now: datetime) -> Assignment:
+    """Rework and reopening hand the case back to its lead department, already signed for, with a
+    fresh handling limit from now (the case's stage clock is the same one)."""
     lead = next(a for a in assignments if a.is_lead and a.state in ACTIVE_ASSIGNMENT_STATES)
     lead.state, lead.reported_at = AssignmentState.SIGNED, None
-    lead.save(update_fields=["state", "reported_at"])
+    _start_clock(lead, now, lead.sign_deadline, deadlines.rework_deadline(case, now))
+    lead.save(update_fields=["state", "reported_at", "sign_deadline", "handle_deadline", *CLOCK_FIELDS])
+    case.due_at = lead.handle_deadline
+    _set_stage(case, now, lead.handle_deadline)
     return lead
 
 
 def verify_case(case: Case, passed: bool, actor: User, note: str = "") -> Case:
-    """核查: passed → closed (结案); failed → back in progress for rework (返工), counted."""
+    """核查: passed → closed (结案); failed → back in progress for rework (返工), counted.
+
+    Closing issues a rating token (回访评价) for the reporter: the returned case carries it as
+    ``case.rating_token`` — the only time it is available; only its hash is stored."""
     action = Action.VERIFY if passed else Action.REWORK
     if not passed:
         note = _required_text("note", note)
@@ -583,35 +730,57 @@ def verify_case(case: Case, passed: bool, actor: User, note: str = "") -> Case:
         before, locked.state = locked.state, target
         now = timezone.now()
         if passed:
-            locked.closed_at, locked.stage_deadline = now, None
-            _save(locked, "state", "closed_at", "stage_deadline")
+            locked.closed_at = now
+            _set_stage(locked, None, None)
+            _save(locked, "state", "closed_at", *STAGE_FIELDS)
             _event(locked, action, before, actor, note)
+            # 回访: the reporter rates this closure with a token only they are given.
+            token = secrets.token_urlsafe(32)
+            CaseRating.objects.create(case=locked, token_hash=_token_hash(token), issued_at=now)
+            locked.rating_token = token
         else:
-            lead = _reopen_lead(locked, assignments)
+            lead = _reopen_lead(locked, assignments, now)
             locked.rework_count += 1
             locked.resolved_at = None
-            locked.stage_deadline = locked.due_at = deadlines.rework_deadline(locked, now)
-            _save(locked, "state", "rework_count", "resolved_at", "stage_deadline", "due_at")
+            _save(locked, "state", "rework_count", "resolved_at", "due_at", *STAGE_FIELDS)
             _event(locked, action, before, actor, note, rework_count=locked.rework_count, **_assignment_data(lead))
             _notify_departments(locked, NotificationKind.REWORK, [lead.department_id])
     return locked
 
 
+def reopen_window() -> timedelta:
+    """How long after an unsatisfied rating the centre may reopen (``CIVICGRID_REOPEN_WINDOW_DAYS``,
+    7 calendar days by default)."""
+    return timedelta(days=float(getattr(settings, "CIVICGRID_REOPEN_WINDOW_DAYS", 7)))
+
+
 def reopen_case(case: Case, reason: str, actor: User) -> Case:
-    """重办: a closed case goes back to its lead department (e.g. after an unsatisfied rating)."""
+    """重办: a closed case goes back to its lead department — only when the reporter rated this
+    closure unsatisfied (不满意) and the reopen window since that rating has not passed."""
     reason = _required_text("reason", reason)
     with transaction.atomic():
         locked = _lock_case(case)
         assignments = _lock_assignments(locked)
         _authorize(actor, Action.REOPEN, locked)
         target = _check(locked, Action.REOPEN, case.state)
-        lead = _reopen_lead(locked, assignments)
-        before, locked.state = locked.state, target
         now = timezone.now()
+        rating = CaseRating.objects.filter(case=locked).order_by("-issued_at", "-pk").first()
+        if rating is None or rating.rating != Rating.UNSATISFIED:
+            raise DomainError(
+                _("A case can be reopened only after its reporter rated the closure unsatisfied."),
+                code="reopen_not_allowed",
+            )
+        if now - rating.rated_at > reopen_window():
+            raise DomainError(
+                format_lazy(_("The unsatisfied rating is older than {days} days; the case can no longer be "
+                              "reopened."), days=getattr(settings, "CIVICGRID_REOPEN_WINDOW_DAYS", 7)),
+                code="reopen_window_passed",
+            )
+        lead = _reopen_lead(locked, assignments, now)
+        before, locked.state = locked.state, target
         locked.closed_at = locked.resolved_at = None
-        locked.stage_deadline = locked.due_at = deadlines.rework_deadline(locked, now)
-        _save(locked, "state", "closed_at", "resolved_at", "stage_deadline", "due_at")
-        _event(locked, Action.REOPEN, before, actor, reason, **_assignment_data(lead))
+        _save(locked, "state", "closed_at", "resolved_at", "due_at", *STAGE_FIELDS)
+        _event(locked, Action.REOPEN, before, actor, reason, rating=rating.pk, **_assignment_data(lead))
         _notify_departments(locked, NotificationKind.CASE_REOPENED, [lead.department_id])
     return locked
 
@@ -632,8 +801,9 @@ def cancel_case(case: Case, reason: str, actor: User) -> Case:
                 a.save(update_fields=["state", "released_at"])
                 released.append(a)
         before, locked.state = locked.state, target
-        locked.closed_at, locked.stage_deadline, locked.suspended_at = now, None, None
-        _save(locked, "state", "closed_at", "stage_deadline", "suspended_at")
+        locked.closed_at, locked.suspended_at = now, None
+        _set_stage(locked, None, None)
+        _save(locked, "state", "closed_at", "suspended_at", *STAGE_FIELDS)
         _event(locked, Action.CANCEL, before, actor, reason, released=[a.pk for a in released])
         _notify_departments(locked, NotificationKind.CASE_CANCELLED, [a.department_id for a in released])
     return locked
@@ -650,3 +820,432 @@ def mark_notification_read(notification: Notification, actor: User) -> Notificat
             locked.read_at = timezone.now()
             locked.save(update_fields=["read_at"])
     return locked
+
+
+# --- extension and suspension requests (延期 / 挂起) ----------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _lock_request(request: CaseRequest) -> tuple[Case, list[Assignment], CaseRequest, Assignment]:
+    """Case, its assignments and the request, locked in that order (the order every action uses)."""
+    try:
+        case_id = CaseRequest.objects.values_list("case_id", flat=True).get(pk=request.pk)
+    except CaseRequest.DoesNotExist:
+        raise Http404 from None
+    case = _lock_case(case_id)
+    assignments = _lock_assignments(case)
+    locked = CaseRequest.objects.select_for_update().get(pk=request.pk)
+    assignment = next(a for a in assignments if a.pk == locked.assignment_id)
+    return case, assignments, locked, assignment
+
+
+def _parse_extension(amount, unit: str) -> tuple[Decimal, str]:
+    errors = {}
+    try:
+        value = Decimal(str(amount))
+        if not value.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, TypeError, ValueError):
+        value = None
+        errors["amount"] = ValidationError(_("Enter a number."), code="invalid")
+    if unit not in TimeUnit.values:
+        errors["unit"] = ValidationError(_("Choose working hours or working days."), code="invalid_choice")
+    if value is not None:
+        if value <= 0:
+            errors["amount"] = ValidationError(_("An extension must be more than zero."), code="not_positive")
+        elif value >= Decimal(10000) or value != value.quantize(Decimal("0.01")):
+            errors["amount"] = ValidationError(
+                _("Give at most two decimals and less than 10000."), code="invalid",
+            )
+        elif unit == TimeUnit.DAYS and value != value.to_integral_value():
+            errors["amount"] = ValidationError(
+                _("Working days must be a whole number; use working hours instead."), code="days_not_whole",
+            )
+    if errors:
+        raise ValidationError(errors)
+    return value, unit
+
+
+def _check_open_task(case: Case, assignment: Assignment, action: str) -> None:
+    if case.state not in WORKING_CASE_STATES or assignment.state not in (
+        AssignmentState.PENDING, AssignmentState.SIGNED,
+    ):
+        raise illegal_transition(case.state, action)
+
+
+def _no_pending(assignment: Assignment, kind: str) -> None:
+    if CaseRequest.objects.filter(assignment=assignment, kind=kind, state=RequestState.PENDING).exists():
+        raise DomainError(
+            _("This task already has a request of this kind awaiting a decision."),
+            code="request_pending", status_code=status.HTTP_409_CONFLICT,
+        )
+
+
+def _create_request(case, assignment, kind, actor, reason, **fields) -> CaseRequest:
+    try:
+        with transaction.atomic():
+            return CaseRequest.objects.create(
+                case=case, assignment=assignment, kind=kind, reason=reason, requested_by=actor,
+                requested_at=timezone.now(), **fields,
+            )
+    except IntegrityError:  # pragma: no cover - the row locks make this a backstop only
+        _no_pending(assignment, kind)
+        raise
+
+
+def request_extension(assignment: Assignment, amount, unit: str, reason: str, actor: User) -> CaseRequest:
+    """申请延期: the department asks for ``amount`` more working ``unit`` ("hours"/"days") to
+    handle its task; the centre approves or refuses."""
+    amount, unit = _parse_extension(amount, unit)
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        case, _assignments, locked = _locked_pair(assignment)
+        _authorize_permission(actor, "case.request_extension", case)
+        _require_department(actor, locked)
+        _check_open_task(case, locked, Overlay.REQUEST_EXTENSION)
+        _no_pending(locked, RequestKind.EXTENSION)
+        request = _create_request(case, locked, RequestKind.EXTENSION, actor, reason, amount=amount, unit=unit)
+        _event(case, Overlay.REQUEST_EXTENSION, case.state, actor, reason, request=request.pk,
+               amount=str(amount), unit=unit, **_assignment_data(locked))
+        _notify_centre(case, NotificationKind.REQUEST_MADE, request=RequestKind.EXTENSION.label)
+    return request
+
+
+def request_suspension(assignment: Assignment, reason: str, actor: User) -> CaseRequest:
+    """申请挂起: the lead department asks to stop the clock (e.g. waiting for a court or an owner)."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        case, _assignments, locked = _locked_pair(assignment)
+        _authorize_permission(actor, "case.request_suspension", case)
+        _require_department(actor, locked)
+        check_transition(case.state, Action.SUSPEND)
+        if not locked.is_lead or locked.state != AssignmentState.SIGNED:
+            raise DomainError(
+                _("Only the lead department, once it has signed for the task, may ask to suspend the case."),
+                code="lead_only",
+            )
+        _no_pending(locked, RequestKind.SUSPENSION)
+        request = _create_request(case, locked, RequestKind.SUSPENSION, actor, reason)
+        _event(case, Overlay.REQUEST_SUSPENSION, case.state, actor, reason, request=request.pk,
+               **_assignment_data(locked))
+        _notify_centre(case, NotificationKind.REQUEST_MADE, request=RequestKind.SUSPENSION.label)
+    return request
+
+
+def _require_pending(request: CaseRequest, kind: str) -> None:
+    if request.kind != kind:
+        raise Http404
+    if request.state != RequestState.PENDING:
+        raise DomainError(
+            format_lazy(_("This request was already {decision}."), decision=RequestState(request.state).label),
+            code="already_decided", status_code=status.HTTP_409_CONFLICT,
+        )
+
+
+def _decide(request: CaseRequest, actor: User, approved: bool, note: str) -> None:
+    request.state = RequestState.APPROVED if approved else RequestState.REFUSED
+    request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
+    request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+
+
+def _notify_decision(case: Case, request: CaseRequest) -> None:
+    _notify_departments(
+        case, NotificationKind.REQUEST_DECIDED, [request.assignment.department_id],
+        request=RequestKind(request.kind).label, decision=RequestState(request.state).label,
+    )
+
+
+def approve_extension(request: CaseRequest, actor: User, note: str = "") -> CaseRequest:
+    """批准延期: the task's handling deadline moves later by the amount asked for, in working
+    time (from the old deadline; for the lead also the case's)."""
+    with transaction.atomic():
+        case, _assignments, locked, assignment = _lock_request(request)
+        _authorize_permission(actor, "case.approve_extension", case)
+        _require_pending(locked, RequestKind.EXTENSION)
+        _check_open_task(case, assignment, Overlay.APPROVE_EXTENSION)
+        _decide(locked, actor, True, note)
+        now = timezone.now()
+        before = assignment.handle_deadline
+        assignment.handle_deadline = deadlines.extended(before, locked.amount, locked.unit, now)
+        assignment.handle_warn_at = deadlines.warn_moment(assignment.clock_started_at, assignment.handle_deadline)
+        _refresh_clock(assignment, reset_supervision=assignment.state == AssignmentState.SIGNED)
+        assignment.save(update_fields=["handle_deadline", *CLOCK_FIELDS])
+        if assignment.is_lead:
+            case.due_at = assignment.handle_deadline
+            fields = ["due_at"]
+            if case.state == State.IN_PROGRESS:
+                _set_stage(case, assignment.clock_started_at, case.due_at)
+                fields += STAGE_FIELDS
+            _save(case, *fields)
+        _event(case, Overlay.APPROVE_EXTENSION, case.state, actor, note, request=locked.pk,
+               amount=str(locked.amount), unit=locked.unit,
+               old_deadline=before.isoformat() if before else None,
+               new_deadline=assignment.handle_deadline.isoformat(), **_assignment_data(assignment))
+        _notify_decision(case, locked)
+    return locked
+
+
+def refuse_extension(request: CaseRequest, reason: str, actor: User) -> CaseRequest:
+    """驳回延期: the deadline stays; the department is told why."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        case, _assignments, locked, assignment = _lock_request(request)
+        _authorize_permission(actor, "case.approve_extension", case)
+        _require_pending(locked, RequestKind.EXTENSION)
+        _decide(locked, actor, False, reason)
+        _event(case, Overlay.REFUSE_EXTENSION, case.state, actor, reason, request=locked.pk,
+               **_assignment_data(assignment))
+        _notify_decision(case, locked)
+    return locked
+
+
+def approve_suspension(request: CaseRequest, actor: User, note: str = "") -> CaseRequest:
+    """批准挂起: the case is suspended (its clocks stop until it is resumed)."""
+    with transaction.atomic():
+        case, _assignments, locked, assignment = _lock_request(request)
+        _authorize(actor, Action.SUSPEND, case)
+        _require_pending(locked, RequestKind.SUSPENSION)
+        target = _check(case, Action.SUSPEND, None)
+        _decide(locked, actor, True, note)
+        _suspend(case, target, locked.reason, actor, request=locked.pk, decision_note=note)
+        _notify_decision(case, locked)
+    return locked
+
+
+def refuse_suspension(request: CaseRequest, reason: str, actor: User) -> CaseRequest:
+    """驳回挂起: the case stays in progress and its clock keeps running."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        case, _assignments, locked, assignment = _lock_request(request)
+        _authorize_permission(actor, "case.approve_suspension", case)
+        _require_pending(locked, RequestKind.SUSPENSION)
+        _decide(locked, actor, False, reason)
+        _event(case, Overlay.REFUSE_SUSPENSION, case.state, actor, reason, request=locked.pk,
+               **_assignment_data(assignment))
+        _notify_decision(case, locked)
+    return locked
+
+
+# --- supervision (督办) and escalation --------------------------------------------------------
+
+
+def _issue_supervision(case: Case, level: int, actor, note: str, assignment: Assignment | None,
+                       deadline: datetime | None, automatic: bool) -> Supervision | None:
+    """Write one notice, addressed to the task's department (else to the owning centre), and tell
+    them. An automatic notice already issued for this task, level and deadline is not repeated."""
+    notice = Supervision(
+        case=case, assignment=assignment, department_id=assignment.department_id if assignment else None,
+        centre_id=None if assignment else case.owner_centre_id, level=level, automatic=automatic,
+        deadline=deadline, note=note, issued_by=actor, issued_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            notice.save(force_insert=True)
+    except IntegrityError:
+        if automatic:
+            return None  # another sweep issued it first
+        raise
+    if level > case.supervision_level:
+        case.supervision_level = level
+        _save(case, "supervision_level")
+    label = SupervisionLevel(level).label
+    _event(case, Overlay.SUPERVISE, case.state, actor, note, supervision=notice.pk, level=level,
+           automatic=automatic, deadline=deadline.isoformat() if deadline else None,
+           **(_assignment_data(assignment) if assignment else {"centre": case.owner_centre_id}))
+    if assignment is not None:
+        _notify_departments(case, NotificationKind.SUPERVISED, [assignment.department_id], level=label)
+    else:
+        _notify_centre(case, NotificationKind.SUPERVISED, level=label)
+    return notice
+
+
+def supervise_case(case: Case, level: int, note: str, actor: User) -> Supervision:
+    """督办 by a dispatcher or a leader: level 1 (yellow) or 2 (red), to the lead department of an
+    open case (to the owning centre while no department holds it)."""
+    if level not in SupervisionLevel.values:
+        raise ValidationError({"level": ValidationError(
+            _("Choose level 1 (yellow card) or 2 (red card)."), code="invalid_choice",
+        )})
+    note = _required_text("note", note)
+    with transaction.atomic():
+        locked = _lock_case(case)
+        assignments = _lock_assignments(locked)
+        _authorize_permission(actor, "case.supervise", locked)
+        if locked.state not in OPEN_STATES:
+            raise DomainError(
+                format_lazy(_("Case {number} is {state}; only open cases can be supervised."),
+                            number=locked.number, state=State(locked.state).label),
+                code="case_not_open",
+            )
+        lead = next((a for a in assignments if a.is_lead and a.state in ACTIVE_ASSIGNMENT_STATES), None)
+        notice = _issue_supervision(
+            locked, level, actor, note, lead, _running_deadline(lead) if lead else locked.stage_deadline, False,
+        )
+        if lead is not None and level > lead.supervision_level:
+            lead.supervision_level = level
+            lead.save(update_fields=["supervision_level"])
+    return notice
+
+
+def _next_centre(case: Case) -> CommandCentre | None:
+    if case.owner_centre_id is None:
+        return None
+    chain = centre_chain(case.owner_centre)
+    return chain[1] if len(chain) > 1 else None
+
+
+def _escalate(case: Case, to: CommandCentre, reason: str, actor, automatic: bool, now: datetime) -> None:
+    before = case.owner_centre
+    case.owner_centre = to
+    case.escalation_level += 1
+    fields = ["owner_centre", "escalation_level"]
+    if case.state in (State.REPORTED, State.FILED):
+        # The centre taking it over gets the stage's full limit from now.
+        limit = deadlines.file_deadline if case.state == State.REPORTED else deadlines.dispatch_deadline
+        _set_stage(case, now, limit(case, now), now)
+        fields += STAGE_FIELDS
+    _save(case, *fields)
+    _event(case, Overlay.ESCALATE, case.state, actor, reason, automatic=automatic,
+           from_centre=before.pk if before else None, from_centre_name=before.name if before else "",
+           to_centre=to.pk, to_centre_name=to.name, escalation_level=case.escalation_level)
+    _notify_centre(case, NotificationKind.ESCALATED, centre_id=to.pk)
+
+
+def escalate_case(case: Case, reason: str, actor: User) -> Case:
+    """上报上级: the next centre up (community → street → district → city) owns the case."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        locked = _lock_case(case)
+        _authorize_permission(actor, "case.escalate", locked)
+        if locked.state not in OPEN_STATES:
+            raise DomainError(
+                format_lazy(_("Case {number} is {state}; only open cases can be escalated."),
+                            number=locked.number, state=State(locked.state).label),
+                code="case_not_open",
+            )
+        to = _next_centre(locked)
+        if to is None:
+            raise DomainError(
+                _("This case is already with the highest command centre; it cannot be escalated further."),
+                code="top_level",
+            )
+        _escalate(locked, to, reason, actor, automatic=False, now=timezone.now())
+    return locked
+
+
+# --- rating (回访评价) --------------------------------------------------------------------------
+
+
+def rate_case(token: str, rating: str, comment: str = "") -> CaseRating:
+    """The reporter rates a closure with the token given at closure, without logging in, once.
+    An unknown token is ``Http404``; a second rating ``DomainError("already_rated")`` (409)."""
+    _validate_choice("rating", rating, Rating)
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ValidationError({"comment": ValidationError(
+            _("Keep the comment under 2000 characters."), code="max_length",
+        )})
+    token_hash = _token_hash(token or "")
+    with transaction.atomic():
+        case_id = CaseRating.objects.filter(token_hash=token_hash).values_list("case_id", flat=True).first()
+        if case_id is None:
+            raise Http404
+        case = _lock_case(case_id)
+        locked = CaseRating.objects.select_for_update().get(token_hash=token_hash)
+        if locked.rated_at is not None:
+            raise DomainError(
+                _("This case has already been rated."), code="already_rated", status_code=status.HTTP_409_CONFLICT,
+            )
+        locked.rating, locked.comment, locked.rated_at = rating, comment, timezone.now()
+        locked.save(update_fields=["rating", "comment", "rated_at"])
+        _event(case, Overlay.RATE, case.state, None, comment, rating=rating, rating_id=locked.pk)
+        _notify_centre(case, NotificationKind.RATED, rating=Rating(rating).label)
+    return locked
+
+
+# --- the deadline sweep's steps (system actions; civicgrid.cases.sweep picks the rows) ------------
+
+
+def _try_lock_case(pk: int) -> Case | None:
+    """The case locked, or ``None`` when another transaction holds it (a concurrent sweep or a
+    person acting on it: the next sweep looks again)."""
+    return Case.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+
+
+def auto_escalate_levels() -> frozenset[str]:
+    """Centre levels whose overdue, still undispatched cases the sweep escalates
+    (``CIVICGRID_AUTO_ESCALATE_LEVELS``, community centres only by default)."""
+    return frozenset(getattr(settings, "CIVICGRID_AUTO_ESCALATE_LEVELS", ("community",)))
+
+
+def sweep_case(pk: int, now: datetime) -> dict[str, int]:
+    """Mark one case due soon or overdue on its stage clock (forward only: actions restart the
+    clock), tell the centre while no department holds it, and escalate an undispatched overdue
+    case of a community centre. Checked again under the row lock, so repeating it is harmless."""
+    done = {"warnings": 0, "overdue": 0, "escalations": 0}
+    with transaction.atomic():
+        case = _try_lock_case(pk)
+        if case is None or case.state not in RUNNING_STATES or case.stage_deadline is None:
+            return done
+        status_now = deadlines.sla_status(case.stage_started_at, case.stage_deadline, now)
+        if _STATUS_RANK[status_now] > _STATUS_RANK[case.sla_status]:
+            case.sla_status = status_now
+            _save(case, "sla_status")
+            overdue = status_now == SlaStatus.OVERDUE
+            _event(case, Overlay.SLA_OVERDUE if overdue else Overlay.SLA_WARNING, case.state, None,
+                   deadline=case.stage_deadline.isoformat())
+            done["overdue" if overdue else "warnings"] += 1
+            if case.state not in WORKING_CASE_STATES:  # departments hear it through their tasks
+                _notify_centre(case, NotificationKind.OVERDUE if overdue else NotificationKind.SLA_WARNING)
+        if (
+            status_now == SlaStatus.OVERDUE and case.state in (State.REPORTED, State.FILED)
+            and case.owner_centre_id is not None and case.owner_centre.level in auto_escalate_levels()
+        ):
+            to = _next_centre(case)
+            if to is not None:
+                _escalate(case, to, str(_("Not dispatched in time: escalated automatically.")), None, True, now)
+                done["escalations"] += 1
+    return done
+
+
+def sweep_assignment(pk: int, now: datetime) -> dict[str, int]:
+    """Mark one task due soon or overdue, and supervise it: yellow (1) once overdue, red (2) once
+    overdue by ``CIVICGRID_SUPERVISION_RED_MARGIN_HOURS`` working hours. At most one automatic
+    notice per task, level and deadline (checked under the lock and by a unique constraint)."""
+    done = {"warnings": 0, "overdue": 0, "supervisions": 0}
+    with transaction.atomic():
+        case_id = Assignment.objects.filter(pk=pk).values_list("case_id", flat=True).first()
+        case = _try_lock_case(case_id) if case_id is not None else None
+        if case is None or case.state not in WORKING_CASE_STATES:
+            return done
+        a = Assignment.objects.select_for_update().get(pk=pk)
+        deadline = _running_deadline(a)
+        if deadline is None:
+            return done
+        status_now = deadlines.sla_status(a.clock_started_at, deadline, now)
+        if _STATUS_RANK[status_now] > _STATUS_RANK[a.sla_status]:
+            a.sla_status = status_now
+            a.save(update_fields=["sla_status"])
+            if status_now == SlaStatus.WARNING:
+                done["warnings"] += 1
+                _notify_departments(case, NotificationKind.SLA_WARNING, [a.department_id])
+            else:
+                done["overdue"] += 1  # the yellow notice below tells the department
+        if status_now != SlaStatus.OVERDUE:
+            return done
+        levels = [SupervisionLevel.YELLOW]
+        if deadlines.overdue_hours(deadline, now) >= deadlines.red_margin_hours():
+            levels.append(SupervisionLevel.RED)
+        for level in levels:
+            if a.supervision_level >= level:
+                continue
+            note = str(_("Overdue: the deadline passed.") if level == SupervisionLevel.YELLOW
+                       else _("Still overdue past the margin: red card."))
+            if _issue_supervision(case, level, None, note, a, deadline, automatic=True) is not None:
+                done["supervisions"] += 1
+            a.supervision_level = level
+            a.save(update_fields=["supervision_level"])
+    return done

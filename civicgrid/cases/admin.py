@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from civicgrid.cases.models import Assignment, Case, CaseEvent, Notification
+from civicgrid.cases.models import (
+    Assignment,
+    Case,
+    CaseEvent,
+    CaseRating,
+    CaseRequest,
+    Notification,
+    Supervision,
+)
 
 
 class ReadOnlyMixin:
@@ -19,8 +27,8 @@ class ReadOnlyMixin:
 class AssignmentInline(ReadOnlyMixin, admin.TabularInline):
     model = Assignment
     extra = 0
-    fields = ["department", "role", "state", "sign_deadline", "handle_deadline", "signed_at",
-              "reported_at", "return_reason"]
+    fields = ["department", "role", "state", "sign_deadline", "handle_deadline", "sla_status",
+              "supervision_level", "signed_at", "reported_at", "return_reason"]
     readonly_fields = fields
 
 
@@ -35,8 +43,8 @@ class CaseEventInline(ReadOnlyMixin, admin.TabularInline):
 @admin.register(Case)
 class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["number", "title", "state", "category", "region_code", "owner_centre", "sla_status",
-                    "reported_at"]
-    list_filter = ["state", "channel", "request_type", "urgency", "sla_status"]
+                    "supervision_level", "reported_at"]
+    list_filter = ["state", "channel", "request_type", "urgency", "sla_status", "supervision_level"]
     search_fields = ["number", "title", "external_id", "region_code", "address"]
     date_hierarchy = "reported_at"
     list_select_related = ["category", "owner_centre"]
@@ -64,3 +72,29 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["recipient", "case", "kind", "created_at", "read_at"]
     list_filter = ["kind"]
     list_select_related = ["recipient", "case"]
+
+
+@admin.register(CaseRequest)
+class CaseRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["case", "kind", "state", "amount", "unit", "requested_by", "requested_at", "decided_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["case__number", "reason"]
+    list_select_related = ["case", "requested_by"]
+
+
+@admin.register(Supervision)
+class SupervisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["case", "level", "department", "centre", "automatic", "deadline", "issued_at"]
+    list_filter = ["level", "automatic"]
+    search_fields = ["case__number", "note"]
+    list_select_related = ["case", "department", "centre"]
+
+
+@admin.register(CaseRating)
+class CaseRatingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    # The token hash stays out of sight: it is not secret by itself, but nobody needs it.
+    list_display = ["case", "rating", "issued_at", "rated_at"]
+    list_filter = ["rating"]
+    search_fields = ["case__number"]
+    fields = ["case", "rating", "comment", "issued_at", "rated_at"]
+    list_select_related = ["case"]

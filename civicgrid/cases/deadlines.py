@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
 from civicgrid.core import calendar
 
 STAGES = ("file", "dispatch", "sign_for", "handle", "verify")
@@ -25,20 +28,17 @@ def locate_region_code(lon: float, lat: float) -> str | None:
 
 
 def stage_limits(case) -> dict[str, tuple[Decimal, str]]:
-    """``{stage: (amount, unit)}`` for the case's category and urgency; empty when the case has no
-    category yet.
+    """``{stage: (amount, unit)}`` for the case's category and urgency (urgent cases take the
+    stricter limits); empty when the case has no category yet.
 
-    THE link to the taxonomy's SLA rules: the category's rule, stage by stage falling back to the
-    default rule (the stored one, else the built-in one), resolved by ``civicgrid.taxonomy.sla``.
+    THE link to the taxonomy's SLA rules: ``civicgrid.taxonomy.selectors.sla_limits`` (the
+    category's rule, stage by stage falling back to the default rule).
     """
     if case.category_id is None:
         return {}
-    from civicgrid.taxonomy import sla
-    from civicgrid.taxonomy.models import SlaRule
+    from civicgrid.taxonomy.selectors import sla_limits
 
-    rule = SlaRule.objects.filter(category_id=case.category_id).first()
-    default = SlaRule.objects.filter(is_default=True).first() or sla.builtin_default_rule()
-    limits = sla.resolve(rule, default, case.urgency == "urgent")
+    limits = sla_limits(case.category, case.urgency == "urgent")
     return {stage: (limit.amount, limit.unit) for stage, limit in limits.items() if stage in STAGES}
 
 
@@ -85,3 +85,66 @@ def shift(deadline: datetime | None, paused: timedelta) -> datetime | None:
         return deadline
     hours = Decimal(paused.total_seconds()) / Decimal(3600)
     return calendar.add_working_time(deadline, hours, calendar.HOURS)
+
+
+def extended(deadline: datetime | None, amount, unit: str, since: datetime) -> datetime:
+    """An approved extension: ``amount`` more working time after the deadline (after ``since``
+    when the task had no deadline)."""
+    return calendar.add_working_time(deadline or since, Decimal(amount), unit)
+
+
+# --- SLA status ---------------------------------------------------------------------------------
+
+ON_TIME, WARNING, OVERDUE = "on_time", "warning", "overdue"
+
+
+def warning_share() -> Decimal:
+    """The share of a stage's working time after which it is due soon (预警);
+    ``CIVICGRID_SLA_WARNING_SHARE``, 0.8 by default."""
+    share = Decimal(str(getattr(settings, "CIVICGRID_SLA_WARNING_SHARE", "0.8")))
+    if not Decimal(0) < share <= Decimal(1):
+        raise ImproperlyConfigured("CIVICGRID_SLA_WARNING_SHARE must lie in (0, 1].")
+    return share
+
+
+def red_margin_hours() -> Decimal:
+    """Working hours past a deadline after which the yellow supervision turns red;
+    ``CIVICGRID_SUPERVISION_RED_MARGIN_HOURS``, 8 by default."""
+    margin = Decimal(str(getattr(settings, "CIVICGRID_SUPERVISION_RED_MARGIN_HOURS", "8")))
+    if margin < 0:
+        raise ImproperlyConfigured("CIVICGRID_SUPERVISION_RED_MARGIN_HOURS must not be negative.")
+    return margin
+
+
+def warn_moment(start: datetime | None, deadline: datetime | None) -> datetime | None:
+    """The moment the warning share of the working time from ``start`` to ``deadline`` is used;
+    stored on the clock so the sweep finds due-soon work with an indexed comparison."""
+    if deadline is None:
+        return None
+    if start is None:
+        return deadline
+    total = calendar.working_hours_between(start, deadline)
+    if total <= 0:
+        return deadline
+    return calendar.add_working_time(start, total * warning_share(), calendar.HOURS)
+
+
+def sla_status(start: datetime | None, deadline: datetime | None, now: datetime) -> str:
+    """``overdue`` from the deadline on; ``warning`` once the warning share of the stage's working
+    time is used; otherwise (or without a deadline) ``on_time``. Computed on working time."""
+    if deadline is None:
+        return ON_TIME
+    if now >= deadline:
+        return OVERDUE
+    if start is None:
+        return ON_TIME
+    total = calendar.working_time_between(start, deadline)
+    used = calendar.working_time_between(start, now)
+    if total > timedelta(0) and Decimal(used.total_seconds()) >= Decimal(total.total_seconds()) * warning_share():
+        return WARNING
+    return ON_TIME
+
+
+def overdue_hours(deadline: datetime, now: datetime) -> Decimal:
+    """Working hours by which ``deadline`` is past at ``now`` (0 when it is not)."""
+    return max(Decimal(0), calendar.working_hours_between(deadline, now))

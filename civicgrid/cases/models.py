@@ -10,12 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.workflow import (
     ACTIVE_ASSIGNMENT_STATES,
-    Action,
+    EVENT_CHOICES,
     AssignmentRole,
     AssignmentState,
     State,
 )
-from civicgrid.taxonomy.models import RequestType
+from civicgrid.taxonomy.models import RequestType, TimeUnit
 
 
 class Channel(models.TextChoices):
@@ -85,10 +85,16 @@ class Case(models.Model):
     sla_status = models.CharField(
         _("SLA status"), max_length=8, choices=SlaStatus.choices, default=SlaStatus.ON_TIME,
     )
+    # The running stage's clock: started (moved later by suspensions), warning from, due.
+    stage_started_at = models.DateTimeField(_("current stage started"), null=True, blank=True)
+    stage_warn_at = models.DateTimeField(_("current stage due soon from"), null=True, blank=True)
     stage_deadline = models.DateTimeField(_("current stage due"), null=True, blank=True)
     due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
     rework_count = models.PositiveSmallIntegerField(_("rework count"), default=0)
+    # What the responsibility matrix suggests (智能派单), kept for the dispatcher's queue: lead
+    # department, assisting ones, the rule and why, and why it was not dispatched automatically.
+    routing_suggestion = models.JSONField(_("routing suggestion"), default=dict, blank=True)
     parent = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="merged_cases",
@@ -110,6 +116,7 @@ class Case(models.Model):
             models.Index(fields=["state", "region_code"], name="case_state_region"),
             models.Index(fields=["owner_centre", "state"], name="case_centre_state"),
             models.Index(fields=["reported_at"], name="case_reported_at"),
+            models.Index(fields=["state", "stage_deadline"], name="case_state_deadline"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -160,6 +167,17 @@ class Assignment(models.Model):
     result = models.TextField(_("result"), blank=True)
     sign_deadline = models.DateTimeField(_("sign for by"), null=True, blank=True)
     handle_deadline = models.DateTimeField(_("handle by"), null=True, blank=True)
+    # The clock of this task: started at dispatch (moved later by suspensions); from the warning
+    # moments on it is due soon (预警).
+    clock_started_at = models.DateTimeField(_("clock started"), null=True, blank=True)
+    sign_warn_at = models.DateTimeField(_("sign-for due soon from"), null=True, blank=True)
+    handle_warn_at = models.DateTimeField(_("handling due soon from"), null=True, blank=True)
+    sla_status = models.CharField(
+        _("SLA status"), max_length=8, choices=SlaStatus.choices, default=SlaStatus.ON_TIME,
+    )
+    supervision_level = models.PositiveSmallIntegerField(
+        _("supervision level"), default=0, help_text=_("Highest supervision (督办) on the current deadline."),
+    )
     dispatched_at = models.DateTimeField(_("dispatched at"), default=timezone.now)
     signed_at = models.DateTimeField(_("signed for at"), null=True, blank=True)
     reported_at = models.DateTimeField(_("result reported at"), null=True, blank=True)
@@ -170,7 +188,10 @@ class Assignment(models.Model):
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
         ordering = ["case", "pk"]
-        indexes = [models.Index(fields=["department", "state"], name="assignment_department_state")]
+        indexes = [
+            models.Index(fields=["department", "state"], name="assignment_department_state"),
+            models.Index(fields=["state", "handle_deadline"], name="assignment_state_handle"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["case"], condition=Q(role=AssignmentRole.LEAD, state__in=sorted(ACTIVE_ASSIGNMENT_STATES)),
@@ -205,7 +226,7 @@ class CaseEvent(models.Model):
         related_name="case_events", help_text=_("Empty when a channel or the system acted."),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
-    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=32, choices=EVENT_CHOICES)
     from_state = models.CharField(_("from state"), max_length=16, choices=State.choices, blank=True)
     to_state = models.CharField(_("to state"), max_length=16, choices=State.choices)
     note = models.TextField(_("note"), blank=True)
@@ -238,6 +259,13 @@ class NotificationKind(models.TextChoices):
     CASE_SUSPENDED = "case_suspended", _("case suspended")  # 挂起
     CASE_RESUMED = "case_resumed", _("case resumed")  # 恢复
     CASE_CANCELLED = "case_cancelled", _("case cancelled")  # 撤销
+    SLA_WARNING = "sla_warning", _("due soon")  # 预警
+    OVERDUE = "overdue", _("overdue")  # 超期
+    SUPERVISED = "supervised", _("supervision notice")  # 督办
+    ESCALATED = "escalated", _("case escalated")  # 升级
+    REQUEST_MADE = "request_made", _("request awaiting decision")  # 延期/挂起申请
+    REQUEST_DECIDED = "request_decided", _("request decided")  # 审批结果
+    RATED = "rated", _("case rated")  # 回访评价
 
 
 class Notification(models.Model):
@@ -261,3 +289,130 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class RequestKind(models.TextChoices):
+    EXTENSION = "extension", _("extension")  # 延期
+    SUSPENSION = "suspension", _("suspension")  # 挂起
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", _("pending")  # 待审批
+    APPROVED = "approved", _("approved")  # 已批准
+    REFUSED = "refused", _("refused")  # 不予批准
+
+
+class CaseRequest(models.Model):
+    """A department asks its centre for more time (延期) or to stop the clock (挂起)."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="requests")
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("task"), on_delete=models.CASCADE, related_name="requests",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=RequestKind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=RequestState.choices, default=RequestState.PENDING)
+    amount = models.DecimalField(_("amount"), max_digits=6, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=5, choices=TimeUnit.choices, blank=True)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("extension or suspension request")
+        verbose_name_plural = _("extension and suspension requests")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # One open question per task and kind: asking again waits for the answer.
+            models.UniqueConstraint(
+                fields=["assignment", "kind"], condition=Q(state="pending"), name="case_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="extension") | Q(amount__gt=0, unit__in=["hours", "days"]),
+                name="case_request_extension_amount",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.kind} {self.state}"
+
+
+class SupervisionLevel(models.IntegerChoices):
+    YELLOW = 1, _("yellow card")  # 黄牌督办
+    RED = 2, _("red card")  # 红牌督办
+
+
+class Supervision(models.Model):
+    """A supervision notice (督办单) addressed to a department (or, before dispatch, to the owning
+    centre). The sweep issues at most one per task, level and deadline; people may issue more."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="supervisions")
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("task"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="supervisions",
+    )
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="supervisions",
+    )
+    centre = models.ForeignKey(
+        "org.CommandCentre", verbose_name=_("command centre"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="supervisions",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=SupervisionLevel.choices)
+    automatic = models.BooleanField(_("issued by the deadline sweep"), default=False)
+    deadline = models.DateTimeField(_("deadline missed"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("supervision notice")
+        verbose_name_plural = _("supervision notices")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            # Two sweeps racing cannot both issue the notice for the same missed deadline.
+            models.UniqueConstraint(
+                fields=["assignment", "level", "deadline"], condition=Q(automatic=True),
+                name="supervision_once_per_deadline",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} L{self.level}"
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("satisfied")  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")  # 基本满意
+    UNSATISFIED = "unsatisfied", _("unsatisfied")  # 不满意
+
+
+class CaseRating(models.Model):
+    """The reporter's rating of one closure (回访评价). Only a hash of the token is stored; the
+    token itself is handed out once, at closure."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="ratings")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    rating = models.CharField(_("rating"), max_length=24, choices=Rating.choices, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["case", "-issued_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.rating or '-'}"

@@ -4,7 +4,16 @@ department handlers, cases their department has no assignment on) do not exist f
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from civicgrid.cases.models import Assignment, Case, CaseEvent, Notification
+from civicgrid.cases import deadlines, routing
+from civicgrid.cases.models import (
+    Assignment,
+    Case,
+    CaseEvent,
+    CaseRequest,
+    Notification,
+    RequestState,
+    Supervision,
+)
 from civicgrid.cases.workflow import ACTIVE_ASSIGNMENT_STATES, TRANSITIONS, allowed_actions
 from civicgrid.core.jurisdiction import scope_to_jurisdiction
 from civicgrid.org.models import Role
@@ -63,3 +72,58 @@ def notifications_for(user, unread_only: bool = False) -> QuerySet[Notification]
         return Notification.objects.none()
     qs = Notification.objects.filter(recipient=user).select_related("case")
     return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def routing_suggestion(case: Case) -> dict:
+    """What the responsibility matrix says for ``case`` now (the lead and assisting departments,
+    the rule and why, and why it would not be dispatched automatically); the copy made at report
+    or filing time is ``case.routing_suggestion``."""
+    return routing.suggest(case)
+
+
+def case_sla_status(case: Case, now=None) -> str:
+    """``on_time`` / ``warning`` / ``overdue`` of the case's running stage, computed now on working
+    time (the stored ``sla_status`` is what the last sweep or action recorded)."""
+    from django.utils import timezone
+
+    if case.suspended_at is not None:
+        return case.sla_status  # the clock stands still
+    return deadlines.sla_status(case.stage_started_at, case.stage_deadline, now or timezone.now())
+
+
+def assignment_sla_status(assignment: Assignment, now=None) -> str:
+    from django.utils import timezone
+
+    from civicgrid.cases.actions import _running_deadline
+
+    if assignment.case.suspended_at is not None:
+        return assignment.sla_status
+    return deadlines.sla_status(assignment.clock_started_at, _running_deadline(assignment), now or timezone.now())
+
+
+def requests_of(case: Case) -> QuerySet[CaseRequest]:
+    """Extension and suspension requests of a case the caller already obtained through a scoped
+    selector, newest first."""
+    return CaseRequest.objects.filter(case=case).select_related("assignment__department", "requested_by",
+                                                                "decided_by")
+
+
+def pending_requests_for(user) -> QuerySet[CaseRequest]:
+    """Requests awaiting a decision on cases ``user`` may see (the centre's approval queue)."""
+    return (
+        CaseRequest.objects.filter(state=RequestState.PENDING, case__in=cases_for(user))
+        .select_related("case", "assignment__department", "requested_by").order_by("requested_at", "pk")
+    )
+
+
+def supervisions_of(case: Case) -> QuerySet[Supervision]:
+    return Supervision.objects.filter(case=case).select_related("department", "centre", "issued_by")
+
+
+def supervisions_for(user) -> QuerySet[Supervision]:
+    """Supervision notices on cases ``user`` may see; for department staff, those addressed to
+    their department."""
+    qs = Supervision.objects.filter(case__in=cases_for(user)).select_related("case", "department", "centre")
+    if user.is_authenticated and user.role == Role.DEPARTMENT_HANDLER and not user.is_superuser:
+        qs = qs.filter(department_id=user.department_id)
+    return qs

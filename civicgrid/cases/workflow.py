@@ -94,6 +94,31 @@ if set(TRANSITIONS) != set(Action.values):  # pragma: no cover - guards edits to
     raise RuntimeError(f"Actions without a row: {sorted(set(Action.values) - set(TRANSITIONS))}")
 
 
+class Overlay(models.TextChoices):
+    """Timeline entries that change no state: requests and decisions, SLA marks, supervision,
+    escalation, rating."""
+
+    REQUEST_EXTENSION = "request_extension", _("request an extension")  # 申请延期
+    APPROVE_EXTENSION = "approve_extension", _("approve an extension")  # 批准延期
+    REFUSE_EXTENSION = "refuse_extension", _("refuse an extension")  # 驳回延期
+    REQUEST_SUSPENSION = "request_suspension", _("request a suspension")  # 申请挂起
+    REFUSE_SUSPENSION = "refuse_suspension", _("refuse a suspension")  # 驳回挂起
+    SLA_WARNING = "sla_warning", _("due soon")  # 预警
+    SLA_OVERDUE = "sla_overdue", _("overdue")  # 超期
+    SUPERVISE = "supervise", _("supervise")  # 督办
+    ESCALATE = "escalate", _("escalate")  # 升级
+    RATE = "rate", _("rate")  # 回访评价
+
+
+EVENT_CHOICES = Action.choices + Overlay.choices
+
+# States whose stage clock runs (a suspended case's clock stands still; final and closed cases
+# have none).
+RUNNING_STATES = frozenset({
+    State.REPORTED, State.FILED, State.DISPATCHED, State.IN_PROGRESS, State.RESOLVED,
+})
+
+
 def illegal_transition(state, action) -> DomainError:
     """The error for ``action`` from ``state`` (returned, for the caller to raise)."""
     state_label = State(state).label if state in State.values else state

@@ -67,3 +67,29 @@ class CalendarRevision(models.Model):
 
     def __str__(self):
         return str(self.revision)
+
+
+class IdempotencyRecord(models.Model):
+    """One claimed ``Idempotency-Key``: who sent it where (``scope``), a hash of the body, and —
+    once the request has finished — the answer to replay. Written only by
+    ``civicgrid.core.idempotency``; expires after a day."""
+
+    scope = models.CharField(
+        _("scope"), max_length=300, help_text=_("Caller, method and path the key was used for."),
+    )
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    completed = models.BooleanField(_("completed"), default=False)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_scope_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"

@@ -95,3 +95,62 @@ def report(city):
         return actions.report_case(**kwargs)
 
     return make
+
+
+class Clock:
+    """A fixed, settable "now" for every ``django.utils.timezone.now()`` call."""
+
+    def __init__(self, moment):
+        self.now = moment
+
+    def set(self, moment):
+        self.now = moment
+        return moment
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    c = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
+    monkeypatch.setattr(timezone, "now", c)
+    return c
+
+
+@pytest.fixture
+def sla_rules(city):
+    """The default rule: file, dispatch and sign for within 1 working hour, handle within 3
+    working days (urgent: 4 working hours), verify within 1 working day."""
+    from civicgrid.taxonomy.models import SlaRule
+
+    return SlaRule.objects.create(
+        is_default=True, file_amount=1, file_unit="hours", dispatch_amount=1, dispatch_unit="hours",
+        sign_for_amount=1, sign_for_unit="hours", handle_amount=3, handle_unit="days",
+        handle_urgent_amount=4, handle_urgent_unit="hours", verify_amount=1, verify_unit="days",
+    )
+
+
+@pytest.fixture
+def centre_chain(city):
+    """Community (岑西社区) → street (集美街道) → district (集美区, the fixture's) → city (厦门市)
+    centres, each with one dispatcher."""
+    c = city
+    c.community_centre = CommandCentre.objects.create(
+        name="岑西社区综治中心", level="community", region=c.regions["350211001001"])
+    c.street_centre = CommandCentre.objects.create(
+        name="集美街道综治中心", level="street", region=c.regions["350211001000"])
+    c.city_centre = CommandCentre.objects.create(
+        name="厦门市社会治理指挥中心", level="city", region=c.regions["350200000000"])
+    c.community_dispatcher = User.objects.create_user(
+        username="community", password="x", role=Role.DISPATCHER, centre=c.community_centre)
+    c.street_dispatcher = User.objects.create_user(
+        username="street", password="x", role=Role.DISPATCHER, centre=c.street_centre)
+    c.city_dispatcher = User.objects.create_user(
+        username="citydisp", password="x", role=Role.DISPATCHER, centre=c.city_centre)
+    return c

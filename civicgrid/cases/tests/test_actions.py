@@ -233,8 +233,12 @@ def test_a_failed_verification_needs_a_note(city):
 
 
 def test_reopen_hands_a_closed_case_back_to_its_lead(city):
+    # given a closed case its reporter rated unsatisfied
     case = case_in_state(city, State.CLOSED)
+    actions.rate_case(case.rating_token, "unsatisfied", "井盖还是松的")
+    # when the centre reopens it
     case = actions.reopen_case(case, "群众回访不满意", city.dispatcher)
+    # then the lead department has it again, signed for
     assert case.state == State.IN_PROGRESS and case.closed_at is None
     assert lead_of(case).state == AssignmentState.SIGNED
 

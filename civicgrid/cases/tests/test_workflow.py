@@ -84,10 +84,17 @@ def _attempt(city, case, action):
         Action.RESUME: lambda: actions.resume_case(case, d),
         Action.VERIFY: lambda: actions.verify_case(case, True, d, "已核实"),
         Action.REWORK: lambda: actions.verify_case(case, False, d, "未修复"),
-        Action.REOPEN: lambda: actions.reopen_case(case, "群众不满意", d),
+        Action.REOPEN: lambda: _reopen(case, d),
         Action.CANCEL: lambda: actions.cancel_case(case, "群众撤回", d),
     }
     calls[action]()
+
+
+def _reopen(case, dispatcher):
+    # Reopening needs an unsatisfied rating of the closure (a closed case carries its token).
+    if getattr(case, "rating_token", None):
+        actions.rate_case(case.rating_token, "unsatisfied")
+    actions.reopen_case(case, "群众不满意", dispatcher)
 
 
 def _snapshot(case):

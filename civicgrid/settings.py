@@ -177,6 +177,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # The deadline sweep (due soon, overdue, 督办, escalation) every minute; idempotent.
 CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {"task": "civicgrid.cases.tasks.sweep_deadlines_task", "schedule": 60.0},
+    "purge-idempotency-records": {
+        "task": "civicgrid.core.tasks.purge_idempotency_records_task", "schedule": 3600.0,
+    },
 }
 # The embedded mode has no beat: the serving process runs the same sweep on a daemon timer.
 CIVICGRID_INPROCESS_SCHEDULER = env_bool(
@@ -189,6 +192,14 @@ CIVICGRID_INPROCESS_SCHEDULER = env_bool(
 CIVICGRID_OFFICE_HOURS = os.environ.get("CIVICGRID_OFFICE_HOURS", "08:30-12:00,14:30-17:30")
 # How often a process re-reads the calendar revision counter to notice admin edits (seconds).
 CIVICGRID_CALENDAR_RECHECK_SECONDS = int(os.environ.get("CIVICGRID_CALENDAR_RECHECK_SECONDS", 60))
+# SLA: share of a stage's working time after which it is "due soon" (预警).
+CIVICGRID_SLA_WARNING_SHARE = float(os.environ.get("CIVICGRID_SLA_WARNING_SHARE", 0.8))
+# 督办: an overdue task gets a yellow card; this many working hours later, a red one.
+CIVICGRID_SUPERVISION_RED_MARGIN_HOURS = float(os.environ.get("CIVICGRID_SUPERVISION_RED_MARGIN_HOURS", 8))
+# 重办: days after an unsatisfied rating during which the centre may reopen a case.
+CIVICGRID_REOPEN_WINDOW_DAYS = int(os.environ.get("CIVICGRID_REOPEN_WINDOW_DAYS", 7))
+# Centre levels whose overdue, still undispatched cases the sweep escalates to the next level.
+CIVICGRID_AUTO_ESCALATE_LEVELS = tuple(env_list("CIVICGRID_AUTO_ESCALATE_LEVELS", "community"))
 
 LOGGING = {
     "version": 1,

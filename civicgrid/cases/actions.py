@@ -12,7 +12,6 @@ since the caller read it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import secrets
@@ -47,6 +46,7 @@ from civicgrid.cases.models import (
     Supervision,
     SupervisionLevel,
     Urgency,
+    rating_token_hash,
 )
 from civicgrid.cases.workflow import (
     ACTIVE_ASSIGNMENT_STATES,
@@ -736,7 +736,7 @@ def verify_case(case: Case, passed: bool, actor: User, note: str = "") -> Case:
             _event(locked, action, before, actor, note)
             # 回访: the reporter rates this closure with a token only they are given.
             token = secrets.token_urlsafe(32)
-            CaseRating.objects.create(case=locked, token_hash=_token_hash(token), issued_at=now)
+            CaseRating.objects.create(case=locked, token_hash=rating_token_hash(token), issued_at=now)
             locked.rating_token = token
         else:
             lead = _reopen_lead(locked, assignments, now)
@@ -823,10 +823,6 @@ def mark_notification_read(notification: Notification, actor: User) -> Notificat
 
 
 # --- extension and suspension requests (延期 / 挂起) ----------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _lock_request(request: CaseRequest) -> tuple[Case, list[Assignment], CaseRequest, Assignment]:
@@ -1148,7 +1144,7 @@ def rate_case(token: str, rating: str, comment: str = "") -> CaseRating:
         raise ValidationError({"comment": ValidationError(
             _("Keep the comment under 2000 characters."), code="max_length",
         )})
-    token_hash = _token_hash(token or "")
+    token_hash = rating_token_hash(token or "")
     with transaction.atomic():
         case_id = CaseRating.objects.filter(token_hash=token_hash).values_list("case_id", flat=True).first()
         if case_id is None:

@@ -293,6 +293,13 @@ class RatingView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(
+        operation_id="cases_ratings_read",
+        responses={200: s.RatingInvitationSerializer, 404: _err("Unknown token.")},
+    )
+    def get(self, request, token):
+        return Response(s.RatingInvitationSerializer(selectors.rating_by_token(token)).data)
+
     # Not idempotent by key: a record would keep the token (the credential) in its scope, and a
     # second rating is refused anyway (409 already_rated).
     @extend_schema(

@@ -2,6 +2,8 @@
 append-only timeline, and the in-app notifications it raises. Data only: every change goes
 through ``civicgrid.cases.actions``; the lifecycle lives in ``civicgrid.cases.workflow``."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -396,6 +398,11 @@ class Rating(models.TextChoices):
     SATISFIED = "satisfied", _("satisfied")  # 满意
     BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")  # 基本满意
     UNSATISFIED = "unsatisfied", _("unsatisfied")  # 不满意
+
+
+def rating_token_hash(token: str) -> str:
+    """What is stored of a rating token: the token is the reporter's credential."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CaseRating(models.Model):

@@ -2,6 +2,7 @@
 department handlers, cases their department has no assignment on) do not exist for them."""
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from civicgrid.cases import deadlines, routing
@@ -9,10 +10,12 @@ from civicgrid.cases.models import (
     Assignment,
     Case,
     CaseEvent,
+    CaseRating,
     CaseRequest,
     Notification,
     RequestState,
     Supervision,
+    rating_token_hash,
 )
 from civicgrid.cases.workflow import ACTIVE_ASSIGNMENT_STATES, TRANSITIONS, allowed_actions
 from civicgrid.core.jurisdiction import scope_to_jurisdiction
@@ -127,3 +130,15 @@ def supervisions_for(user) -> QuerySet[Supervision]:
     if user.is_authenticated and user.role == Role.DEPARTMENT_HANDLER and not user.is_superuser:
         qs = qs.filter(department_id=user.department_id)
     return qs
+
+
+def rating_by_token(token: str) -> CaseRating:
+    """The rating invitation behind a reporter's token (no login: the token is the credential);
+    ``Http404`` for an unknown token."""
+    rating = (
+        CaseRating.objects.filter(token_hash=rating_token_hash(token or ""))
+        .select_related("case__category").first()
+    )
+    if rating is None:
+        raise Http404
+    return rating

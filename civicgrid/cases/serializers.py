@@ -322,6 +322,22 @@ class RatingSerializer(serializers.Serializer):
     rated_at = serializers.DateTimeField()
 
 
+class RatingInvitationSerializer(serializers.Serializer):
+    """What the reporter sees behind their token: the case and its outcome, no personal data."""
+
+    case = serializers.CharField(source="case.number")
+    title = serializers.CharField(source="case.title")
+    category = serializers.CharField(source="case.category.name", default=None)
+    closed_at = serializers.DateTimeField(source="issued_at")
+    rated = serializers.SerializerMethodField()
+    rating = serializers.CharField()
+    comment = serializers.CharField()
+    rated_at = serializers.DateTimeField()
+
+    def get_rated(self, obj) -> bool:
+        return obj.rated_at is not None
+
+
 # --- errors (for the schema) ------------------------------------------------------------------
 
 

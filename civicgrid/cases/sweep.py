@@ -26,6 +26,7 @@ from django.utils import timezone
 from civicgrid.cases import actions, deadlines
 from civicgrid.cases.models import Assignment, Case, SlaStatus
 from civicgrid.cases.workflow import RUNNING_STATES, WORKING_CASE_STATES, AssignmentState, State
+from civicgrid.core.idempotency import purge_expired
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ _scheduler_thread: threading.Thread | None = None
 def _tick() -> None:
     try:
         sweep_deadlines()
+        # Housekeeping that Celery beat does in production; cheap, so every tick is fine.
+        purge_expired()
     except Exception:  # a failed sweep must not end the timer; the next one retries
         logger.exception("deadline sweep failed")
     finally:

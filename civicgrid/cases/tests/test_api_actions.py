@@ -118,12 +118,18 @@ def test_closing_hands_out_a_rating_token_and_an_unsatisfied_rating_allows_reope
     # reopening before any rating is refused
     r = post(city.dispatcher, case, "reopen", {"reason": "群众回访不满意"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "reopen_not_allowed"
-    # when the reporter, not logged in, rates it unsatisfied
+    # the reporter, not logged in, sees the case behind the token, but no personal data
     anonymous = APIClient()
+    invitation = anonymous.get(f"{URL}ratings/{token}").json()
+    assert (invitation["case"], invitation["rated"]) == (case.number, False)
+    assert not {"reporter_name", "reporter_phone", "description"} & set(invitation)
+    assert anonymous.get(f"{URL}ratings/not-a-token").status_code == 404
+    # when they rate it unsatisfied
     r = anonymous.post(f"{URL}ratings/{token}", {"rating": "unsatisfied", "comment": "井盖又松了"}, format="json")
     assert r.status_code == 200, r.json()
     assert r.json()["case"] == case.number and r.json()["rating"] == "unsatisfied"
-    # then a second rating is refused, and an unknown token does not exist
+    # then the invitation shows the rating, a second rating is refused, an unknown token does not exist
+    assert anonymous.get(f"{URL}ratings/{token}").json()["rated"] is True
     r = anonymous.post(f"{URL}ratings/{token}", {"rating": "satisfied"}, format="json")
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_rated"
     assert anonymous.post(f"{URL}ratings/nope", {"rating": "satisfied"}, format="json").status_code == 404

@@ -185,3 +185,22 @@ def test_concurrent_requests_with_one_key_run_the_work_once():
     assert winners and all(json.loads(a.content) == json.loads(winners[0].content) for a in winners)
     assert all(a.status_code == 409 and a.data["error"]["code"] == "idempotency_in_progress"
                for a in answers.values() if a.status_code != 201)
+
+
+def test_the_hourly_purge_task_drops_only_expired_records(db):
+    # given one record past its lifetime and one fresh
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.core.models import IdempotencyRecord
+    from civicgrid.core.tasks import purge_idempotency_records_task
+
+    old = IdempotencyRecord.objects.create(scope="u1 POST /x", key="old", request_hash="h")
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    IdempotencyRecord.objects.create(scope="u1 POST /x", key="new", request_hash="h")
+    # when the periodic task runs
+    deleted = purge_idempotency_records_task()
+    # then only the expired one is gone
+    assert deleted == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

@@ -8,12 +8,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicgrid/web/static/vendor
 
-.PHONY: demo test bench install assets messages services lint test-sqlite test-postgres migrate system-packages clean
+.PHONY: demo test bench install assets messages services lint test-sqlite test-postgres migrate system-packages browser clean
 
 # --- set-up steps (each one is idempotent and cheap when nothing changed) --------------------
 system-packages:
 	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; }
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+
+# Browser tests drive Debian's chromium with Playwright (never a downloaded browser build).
+browser: system-packages
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,10 +33,11 @@ node_modules/.installed: package.json package-lock.json
 
 # Front-end libraries come from the npm registry and are served by us: no CDN.
 $(VENDOR)/.copied: node_modules/.installed
-	mkdir -p $(VENDOR)/htmx $(VENDOR)/leaflet $(VENDOR)/echarts
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/leaflet $(VENDOR)/echarts $(VENDOR)/markercluster
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js node_modules/leaflet.markercluster/dist/leaflet.markercluster.js.map node_modules/leaflet.markercluster/dist/MarkerCluster.css node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css $(VENDOR)/markercluster/
 	@touch $@
 
 messages: install
@@ -55,10 +60,10 @@ demo: assets
 lint: install
 	$(VENV)/bin/ruff check civicgrid
 
-test-sqlite: install assets
+test-sqlite: install assets browser
 	env -u DATABASE_URL $(VENV)/bin/pytest -n 2
 
-test-postgres: install assets services
+test-postgres: install assets browser services
 	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -n 2
 
 test: lint test-sqlite test-postgres

@@ -55,8 +55,10 @@ INSTALLED_APPS = [
     "civicgrid.core",
     "civicgrid.regions",
     "civicgrid.org",
+    "civicgrid.webhooks",
     "civicgrid.taxonomy",
     "civicgrid.cases",
+    "civicgrid.analytics",
     "civicgrid.web",
     "civicgrid.demo",
 ]
@@ -177,6 +179,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # The deadline sweep (due soon, overdue, 督办, escalation) every minute; idempotent.
 CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {"task": "civicgrid.cases.tasks.sweep_deadlines_task", "schedule": 60.0},
+    "webhooks-retry": {"task": "civicgrid.webhooks.tasks.retry_due_deliveries", "schedule": 60.0},
     "purge-idempotency-records": {
         "task": "civicgrid.core.tasks.purge_idempotency_records_task", "schedule": 3600.0,
     },
@@ -198,6 +201,11 @@ CIVICGRID_SLA_WARNING_SHARE = float(os.environ.get("CIVICGRID_SLA_WARNING_SHARE"
 CIVICGRID_SUPERVISION_RED_MARGIN_HOURS = float(os.environ.get("CIVICGRID_SUPERVISION_RED_MARGIN_HOURS", 8))
 # 重办: days after an unsatisfied rating during which the centre may reopen a case.
 CIVICGRID_REOPEN_WINDOW_DAYS = int(os.environ.get("CIVICGRID_REOPEN_WINDOW_DAYS", 7))
+# Outbound department webhooks: attempts before giving up, first back-off and its growth factor.
+CIVICGRID_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CIVICGRID_WEBHOOK_MAX_ATTEMPTS", 6))
+CIVICGRID_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("CIVICGRID_WEBHOOK_BACKOFF_SECONDS", 60))
+CIVICGRID_WEBHOOK_BACKOFF_FACTOR = int(os.environ.get("CIVICGRID_WEBHOOK_BACKOFF_FACTOR", 5))
+CIVICGRID_WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("CIVICGRID_WEBHOOK_TIMEOUT_SECONDS", 5))
 # Centre levels whose overdue, still undispatched cases the sweep escalates to the next level.
 CIVICGRID_AUTO_ESCALATE_LEVELS = tuple(env_list("CIVICGRID_AUTO_ESCALATE_LEVELS", "community"))
 

@@ -1,9 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "web"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("console/", include("civicgrid.web.console.urls")),
+    path("dept/", include("civicgrid.web.dept.urls")),
+    path("grid/", include("civicgrid.web.grid.urls")),
+    path("about/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("civicgrid.web.portal.urls")),
 ]

@@ -109,7 +109,7 @@ def test_every_operator_command_has_help(command):
 
 
 def test_home_page_and_health_answer_in_chinese(client, db):
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.get("/about/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert "网格化社会治理" in response.content.decode()
     health = client.get("/healthz")
@@ -117,7 +117,7 @@ def test_home_page_and_health_answer_in_chinese(client, db):
 
 
 def test_home_page_speaks_english_on_request(client, db):
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get("/about/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Grid-based social governance platform" in response.content.decode()
 
 

@@ -1,0 +1,37 @@
+"""Reads of webhooks and deliveries, scoped to the caller's jurisdiction through the department's
+region, plus the system's own look-up of who receives an event."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from civicgrid.core.jurisdiction import scope_to_jurisdiction
+from civicgrid.webhooks.models import DepartmentWebhook, WebhookDelivery
+
+
+def webhooks_for(user) -> QuerySet[DepartmentWebhook]:
+    """Webhooks of departments serving a region inside ``user``'s jurisdiction."""
+    qs = DepartmentWebhook.objects.select_related("department__region")
+    return scope_to_jurisdiction(qs, user, "department__region__code")
+
+
+def webhook_detail(user, pk) -> DepartmentWebhook:
+    """One webhook, or ``Http404`` when its department lies outside ``user``'s jurisdiction."""
+    return get_object_or_404(webhooks_for(user), pk=pk)
+
+
+def deliveries_for(user) -> QuerySet[WebhookDelivery]:
+    """The delivery log of the webhooks ``user`` may see."""
+    qs = WebhookDelivery.objects.select_related("webhook__department__region")
+    return scope_to_jurisdiction(qs, user, "webhook__department__region__code")
+
+
+def delivery_detail(user, pk) -> WebhookDelivery:
+    return get_object_or_404(deliveries_for(user), pk=pk)
+
+
+def subscribed_webhooks(department, event_type: str) -> list[DepartmentWebhook]:
+    """Active webhooks of ``department`` that receive ``event_type`` (the system's read, not scoped
+    to a person). Filtered in Python: a department has a handful of webhooks, and JSON containment
+    queries differ between SQLite and PostgreSQL."""
+    webhooks = DepartmentWebhook.objects.filter(department=department, is_active=True).order_by("pk")
+    return [w for w in webhooks if w.subscribes_to(event_type)]

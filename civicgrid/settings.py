@@ -184,7 +184,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "civicgrid.core.tasks.purge_idempotency_records_task", "schedule": 3600.0,
     },
 }
-# The embedded mode has no beat: the serving process runs the same sweep on a daemon timer.
+# The embedded mode has no beat: civicgrid.core.scheduler runs this same schedule in the serving process.
 CIVICGRID_INPROCESS_SCHEDULER = env_bool(
     "CIVICGRID_INPROCESS_SCHEDULER",
     DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env_bool("CIVICGRID_TESTING"),

@@ -12,21 +12,15 @@ again under that lock, and automatic notices are unique per task, level and dead
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
 from civicgrid.cases import actions, deadlines
 from civicgrid.cases.models import Assignment, Case, SlaStatus
 from civicgrid.cases.workflow import RUNNING_STATES, WORKING_CASE_STATES, AssignmentState, State
-from civicgrid.core.idempotency import purge_expired
 
 logger = logging.getLogger(__name__)
 
@@ -94,52 +88,3 @@ def sweep_deadlines(now: datetime | None = None) -> SweepResult:
     if result.warnings or result.overdue or result.supervisions or result.escalations:
         logger.info("deadline sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
-
-
-# --- the in-process timer of the embedded mode -------------------------------------------------
-
-_scheduler_lock = threading.Lock()
-_scheduler_thread: threading.Thread | None = None
-
-
-def _tick() -> None:
-    try:
-        sweep_deadlines()
-        # Housekeeping that Celery beat does in production; cheap, so every tick is fine.
-        purge_expired()
-    except Exception:  # a failed sweep must not end the timer; the next one retries
-        logger.exception("deadline sweep failed")
-    finally:
-        close_old_connections()
-
-
-def _run(interval: float, stop: threading.Event) -> None:
-    while not stop.wait(interval):
-        _tick()
-
-
-def start_inprocess_scheduler(interval: float = INTERVAL_SECONDS, stop: threading.Event | None = None) -> bool:
-    """Start the one daemon thread that sweeps every ``interval`` seconds; ``False`` when it is
-    already running in this process."""
-    global _scheduler_thread
-    with _scheduler_lock:
-        if _scheduler_thread is not None and _scheduler_thread.is_alive():
-            return False
-        _scheduler_thread = threading.Thread(
-            target=_run, args=(interval, stop or threading.Event()), name="civicgrid-deadline-sweep", daemon=True,
-        )
-        _scheduler_thread.start()
-        return True
-
-
-def is_serving_process(argv: list[str] | None = None, environ=None) -> bool:
-    """Whether this process serves requests (a WSGI server, or ``runserver``'s serving child): the
-    timer must not run in ``migrate``, ``shell`` or the autoreloader's watching parent."""
-    argv = sys.argv if argv is None else argv
-    environ = os.environ if environ is None else environ
-    program = Path(argv[0]).name if argv else ""
-    if program in {"manage.py", "civicgrid", "django-admin"} or program.startswith("pytest"):
-        if len(argv) < 2 or argv[1] != "runserver":
-            return False
-        return environ.get("RUN_MAIN") == "true" or "--noreload" in argv
-    return True

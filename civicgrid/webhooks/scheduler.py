@@ -1,8 +1,6 @@
-"""The embedded mode's stand-in for Celery: a small thread pool sends new deliveries without
-holding up the request that committed them, and a daemon timer runs the retry sweep.
-
-Started by ``WebhooksConfig.ready`` when ``CIVICGRID_INPROCESS_SCHEDULER`` is on, in serving
-processes only (the same rule as the deadline sweep).
+"""The embedded mode's stand-in for a Celery worker: a small thread pool sends new deliveries
+without holding up the request that committed them. (The retry sweep runs on the beat schedule:
+Celery beat in production, ``civicgrid.core.scheduler`` in the embedded mode.)
 """
 
 import logging
@@ -12,11 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import connections
 
 log = logging.getLogger(__name__)
-SWEEP_INTERVAL_SECONDS = 60.0
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
-_timer: threading.Thread | None = None
 
 
 def _in_thread(function, *args) -> None:
@@ -44,27 +40,3 @@ def shutdown(wait: bool = True) -> None:
         executor, _executor = _executor, None
     if executor is not None:
         executor.shutdown(wait=wait)
-
-
-def sweep_once() -> None:
-    from civicgrid.webhooks import actions
-
-    _in_thread(actions.retry_due_deliveries)
-
-
-def _run(interval: float, stop: threading.Event) -> None:
-    while not stop.wait(interval):
-        sweep_once()
-
-
-def start_inprocess_scheduler(interval: float = SWEEP_INTERVAL_SECONDS, stop: threading.Event | None = None) -> bool:
-    """Start the one retry timer of this process; ``False`` when it already runs."""
-    global _timer
-    with _lock:
-        if _timer is not None and _timer.is_alive():
-            return False
-        _timer = threading.Thread(
-            target=_run, args=(interval, stop or threading.Event()), name="civicgrid-webhook-sweep", daemon=True,
-        )
-        _timer.start()
-        return True

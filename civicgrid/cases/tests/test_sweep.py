@@ -3,7 +3,6 @@ undispatched cases, idempotence; manual supervision and escalation; the ways to 
 
 import io
 import json
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -252,34 +251,3 @@ def test_the_beat_schedule_runs_the_task_every_minute(settings):
     assert entry == {"task": sweep_deadlines_task.name, "schedule": 60.0}
 
 
-@pytest.mark.parametrize(("argv", "environ", "serving"), [
-    (["manage.py", "migrate"], {}, False),
-    (["manage.py", "runserver"], {}, False),  # the autoreloader's watching parent
-    (["manage.py", "runserver"], {"RUN_MAIN": "true"}, True),
-    (["manage.py", "runserver", "--noreload"], {}, True),
-    (["civicgrid", "sweep_deadlines"], {}, False),
-    (["/usr/bin/gunicorn", "civicgrid.wsgi"], {}, True),
-])
-def test_the_timer_runs_only_in_serving_processes(argv, environ, serving):
-    assert sweep.is_serving_process(argv, environ) is serving
-
-
-@pytest.mark.django_db
-def test_one_timer_thread_per_process_and_errors_do_not_stop_it(monkeypatch, caplog):
-    # given a timer started with a long interval
-    stop = threading.Event()
-    assert sweep.start_inprocess_scheduler(3600, stop) is True
-    try:
-        # then a second start is refused
-        assert sweep.start_inprocess_scheduler(3600, stop) is False
-    finally:
-        stop.set()
-        sweep._scheduler_thread.join(timeout=5)
-
-    # and a failing sweep is logged, not raised
-    def broken(now=None):
-        raise RuntimeError("database unavailable")
-
-    monkeypatch.setattr(sweep, "sweep_deadlines", broken)
-    sweep._tick()
-    assert "deadline sweep failed" in caplog.text

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from civicgrid.webhooks import actions, scheduler
-from civicgrid.webhooks.models import DeliveryState, WebhookDelivery
+from civicgrid.webhooks.models import DeliveryState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,21 +39,3 @@ def test_embedded_mode_sends_after_commit_on_its_own_thread(embedded, police, re
     assert (delivery.state, delivery.attempts) == (DeliveryState.SUCCEEDED, 1)
 
 
-def test_the_inprocess_timer_sends_due_retries(embedded, police, receiver):
-    # given a due delivery whose hand-over was lost
-    webhook = actions.create_webhook(department=police, url=receiver.url)
-    delivery = WebhookDelivery.objects.create(webhook=webhook, event_type="case.dispatched", payload={},
-                                              next_attempt_at=webhook.created_at)
-    # when the embedded timer runs with a short interval
-    stop = threading.Event()
-    assert scheduler.start_inprocess_scheduler(0.05, stop) is True
-    try:
-        assert scheduler.start_inprocess_scheduler(0.05, stop) is False  # one timer per process
-        # then the sweep sends it
-        assert receiver.arrived.wait(timeout=10)
-    finally:
-        stop.set()
-        scheduler._timer.join(timeout=5)
-    delivery.refresh_from_db()
-    assert delivery.state == DeliveryState.SUCCEEDED
-    assert len(receiver.requests) == 1

@@ -2,9 +2,8 @@
 escalation of undispatched cases.
 
 Production runs ``civicgrid.cases.tasks.sweep_deadlines_task`` every minute from Celery beat; the
-embedded (SQLite) mode runs the same function on an in-process timer (``start_inprocess_scheduler``,
-started by ``CasesConfig.ready`` when ``CIVICGRID_INPROCESS_SCHEDULER`` is on); operators can run
-``manage.py sweep_deadlines``. Overlapping or repeated sweeps are harmless: each row is handled in
+embedded (SQLite) mode runs the same beat schedule in-process (``civicgrid.core.scheduler``);
+operators can run ``manage.py sweep_deadlines``. Overlapping or repeated sweeps are harmless: each row is handled in
 its own transaction under a row lock (``SKIP LOCKED`` on PostgreSQL), every condition is checked
 again under that lock, and automatic notices are unique per task, level and deadline.
 """
@@ -23,8 +22,6 @@ from civicgrid.cases.models import Assignment, Case, SlaStatus
 from civicgrid.cases.workflow import RUNNING_STATES, WORKING_CASE_STATES, AssignmentState, State
 
 logger = logging.getLogger(__name__)
-
-INTERVAL_SECONDS = 60
 
 
 @dataclass

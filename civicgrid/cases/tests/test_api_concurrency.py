@@ -1,38 +1,18 @@
 """Concurrent duplicate reports over HTTP on PostgreSQL: never a second case."""
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
 from rest_framework.test import APIClient
 
 from civicgrid.cases.models import Case
+from civicgrid.core.testing import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 URL = "/api/v1/cases/"
 
 
-def _race(n, work):
-    """``work(i)`` in ``n`` threads released together; answers by thread."""
-    barrier = threading.Barrier(n)
-    answers, errors = {}, {}
-
-    def run(i):
-        try:
-            barrier.wait()
-            answers[i] = work(i)
-        except Exception as exc:  # reported below, so a crash in a thread fails the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    close_old_connections()
+def _answers(n, work):
+    answers, errors = race(n, work)
     assert not errors, errors
     assert len(answers) == n
     return answers
@@ -47,7 +27,7 @@ def _post(user, data, **headers):
 def test_fifty_concurrent_posts_with_one_idempotency_key_make_exactly_one_case(city):
     # given 50 retries of the same report with the same key, sent at once
     data = {"channel": "api", "title": "井盖缺失", "address": "厦门市集美区集美街道岑西社区"}
-    answers = _race(50, lambda i: _post(city.dispatcher, data, HTTP_IDEMPOTENCY_KEY="one-key"))
+    answers = _answers(50, lambda i: _post(city.dispatcher, data, HTTP_IDEMPOTENCY_KEY="one-key"))
     # then exactly one case exists; every answer is that case (new or replayed) or "in progress"
     assert Case.objects.count() == 1
     number = Case.objects.get().number
@@ -62,7 +42,7 @@ def test_fifty_concurrent_posts_with_one_idempotency_key_make_exactly_one_case(c
 def test_concurrent_reports_of_one_external_id_make_exactly_one_case(city):
     # given a hotline system that sends the same ticket 20 times at once, without a key
     data = {"channel": "hotline_12345", "external_id": "RX-42", "title": "噪音扰民", "address": "厦门市集美区集美街道岑西社区"}
-    answers = _race(20, lambda i: _post(city.dispatcher, data))
+    answers = _answers(20, lambda i: _post(city.dispatcher, data))
     # then one case exists and every answer names it
     assert Case.objects.count() == 1
     number = Case.objects.get().number

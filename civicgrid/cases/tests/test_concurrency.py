@@ -1,14 +1,12 @@
 """Races on PostgreSQL: row locks make concurrent actions queue, and the loser is told why."""
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
 
 from civicgrid.cases import actions
 from civicgrid.cases.models import Assignment, Case, Channel
 from civicgrid.cases.workflow import AssignmentState, State
 from civicgrid.core.api import DomainError
+from civicgrid.core.testing import race
 
 from .builders import case_in_state, lead_of
 from .conftest import GRID
@@ -16,35 +14,12 @@ from .conftest import GRID
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(n, work):
-    """Run ``work(i)`` in ``n`` threads started together; (results, errors) by thread."""
-    barrier = threading.Barrier(n)
-    results, errors = {}, {}
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    close_old_connections()
-    return results, errors
-
-
 def test_twenty_threads_sign_for_the_same_task_and_exactly_one_wins(city):
     # given a dispatched case and its pending lead task, loaded by 20 handlers
     case = case_in_state(city, State.DISPATCHED)
     pk = lead_of(case).pk
     # when all 20 sign for it at once
-    results, errors = _race(20, lambda i: actions.sign_for(Assignment.objects.get(pk=pk), city.cm_handler))
+    results, errors = race(20, lambda i: actions.sign_for(Assignment.objects.get(pk=pk), city.cm_handler))
     # then one succeeds; the 19 others are refused: "changed meanwhile" when they read it before the
     # winner committed, "already signed for" when they read it after
     assert len(results) == 1
@@ -60,7 +35,7 @@ def test_two_dispatchers_dispatch_the_same_case_and_one_wins(city):
     case = case_in_state(city, State.FILED)
     departments = [city.city_management, city.police]
     # when both dispatch it to different lead departments at once
-    results, errors = _race(
+    results, errors = race(
         2, lambda i: actions.dispatch_case(Case.objects.get(pk=case.pk), departments[i], [], city.dispatcher)
     )
     # then one dispatch stands, the other gets a clear conflict
@@ -72,7 +47,7 @@ def test_two_dispatchers_dispatch_the_same_case_and_one_wins(city):
 
 def test_twenty_concurrent_reports_get_twenty_distinct_numbers(city):
     # when 20 reports arrive at once in the same district and day
-    results, errors = _race(20, lambda i: actions.report_case(
+    results, errors = race(20, lambda i: actions.report_case(
         channel=Channel.WEB, title=f"井盖 {i}", region_code=GRID,
     ).number)
     # then all succeed with 20 distinct consecutive numbers

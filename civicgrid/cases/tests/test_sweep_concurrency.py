@@ -1,41 +1,18 @@
 """Two sweeps at once on PostgreSQL: row locks (SKIP LOCKED), checks under the lock and the unique
 notice constraint keep every notice and escalation single."""
 
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import close_old_connections, connection
 
 from civicgrid.cases import actions, sweep
 from civicgrid.cases.models import Case, CaseEvent, Notification, Supervision
+from civicgrid.core.testing import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def _together(n, work):
-    barrier = threading.Barrier(n)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait()
-            work()
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    close_old_connections()
-    return errors
 
 
 def test_concurrent_sweeps_never_double_a_notice_or_an_escalation(city, report, sla_rules, clock, centre_chain):
@@ -47,9 +24,9 @@ def test_concurrent_sweeps_never_double_a_notice_or_an_escalation(city, report, 
     waiting = [report(title=f"占道 {i}", category=city.category).pk for i in range(4)]
     # when three sweeps run at the same moment
     when = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
-    errors = _together(3, lambda: sweep.sweep_deadlines(when))
+    _results, errors = race(3, lambda i: sweep.sweep_deadlines(when))
     # then none failed, and each task has exactly one yellow and one red notice
-    assert errors == []
+    assert errors == {}
     assert Supervision.objects.count() == 8
     assert sorted(Supervision.objects.values_list("assignment_id", "level").distinct()) == sorted(
         Supervision.objects.values_list("assignment_id", "level"))

@@ -3,10 +3,8 @@ override for the next free day), so a second effect would be visible."""
 
 import datetime
 import json
-import threading
 
 import pytest
-from django.db import close_old_connections, connection
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
@@ -16,6 +14,7 @@ from rest_framework.views import APIView
 from civicgrid.core import idempotency
 from civicgrid.core.api import DomainError
 from civicgrid.core.models import CalendarOverride, IdempotencyRecord
+from civicgrid.core.testing import race
 from civicgrid.org.models import Role, User
 
 factory = APIRequestFactory()
@@ -162,22 +161,8 @@ def test_concurrent_requests_with_one_key_run_the_work_once():
     # given 20 threads sending the same request with the same key at once
     user = User.objects.create_user(username="system", password="x", role=Role.DISPATCHER)
     n = 20
-    barrier = threading.Barrier(n)
-    answers = {}
-
-    def run(i):
-        try:
-            barrier.wait()
-            answers[i] = call(user, {"name": "a"}, key="race")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    close_old_connections()
+    answers, errors = race(n, lambda i: call(user, {"name": "a"}, key="race"))
+    assert not errors, errors
     # then the work ran once; every other thread got the first answer or "in progress"
     assert CalendarOverride.objects.count() == 1
     assert len(answers) == n

@@ -18,6 +18,7 @@ system-packages:
 # Browser tests drive Debian's chromium with Playwright (never a downloaded browser build).
 browser: system-packages
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk; }
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -137,7 +137,7 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "/accounts/login/"
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-BENCHES = ["locator"]
+BENCHES = ["locator", "intake"]
 
 
 def _bench_database_url() -> str:

@@ -1245,3 +1245,288 @@ def sweep_assignment(pk: int, now: datetime) -> dict[str, int]:
             a.supervision_level = level
             a.save(update_fields=["supervision_level"])
     return done
+
+
+# --- photo attachments (issue 5) ----------------------------------------------------------------
+# Photos are checked by their content (Pillow), never by their name or the browser's content type,
+# re-encoded so no metadata survives (phone photos carry GPS and device data in EXIF), and stored
+# under a generated name. Files are written inside the transaction; whatever a failed transaction
+# had written is deleted again (the database row and the file go together).
+
+ATTACHMENT_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
+# Decompression bombs: a small file can declare a huge canvas.
+MAX_ATTACHMENT_PIXELS = 50_000_000
+
+
+def max_upload_bytes() -> int:
+    """``CIVICGRID_MAX_UPLOAD_BYTES``, 10 MB by default."""
+    return int(getattr(settings, "CIVICGRID_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+
+
+class PreparedImage:
+    """A checked, re-encoded photo ready to store: bytes without metadata, and what they are."""
+
+    def __init__(self, data: bytes, extension: str, content_type: str, width: int, height: int):
+        self.data, self.extension, self.content_type = data, extension, content_type
+        self.width, self.height = width, height
+
+
+def _not_an_image() -> ValidationError:
+    return ValidationError({"file": ValidationError(_("Only images (JPEG/PNG/WebP) can be uploaded."),
+                                                    code="not_an_image")})
+
+
+def prepare_image(file) -> PreparedImage:
+    """Check an uploaded file and re-encode it, or ``ValidationError`` on ``file`` (codes
+    ``too_large``, ``not_an_image``). Accepts a ``PreparedImage`` unchanged."""
+    if isinstance(file, PreparedImage):
+        return file
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    limit = max_upload_bytes()
+    size = getattr(file, "size", None)
+    if size is None or size > limit:
+        raise ValidationError({"file": ValidationError(
+            format_lazy(_("Images cannot be larger than {mb} MB."), mb=f"{limit / (1024 * 1024):g}"),
+            code="too_large",
+        )})
+    if hasattr(file, "seek"):
+        file.seek(0)
+    raw = file.read(limit + 1)
+    if len(raw) > limit:
+        raise ValidationError({"file": ValidationError(
+            format_lazy(_("Images cannot be larger than {mb} MB."), mb=f"{limit / (1024 * 1024):g}"),
+            code="too_large",
+        )})
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            fmt = probe.format
+            if fmt not in ATTACHMENT_FORMATS or probe.width * probe.height > MAX_ATTACHMENT_PIXELS:
+                raise _not_an_image()
+            probe.verify()
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+            # Turn the pixels the way the camera meant (the orientation lives in the EXIF we drop).
+            image = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+            elif fmt == "PNG":
+                mode = image.mode if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else "RGBA"
+                image.convert(mode).save(out, "PNG", optimize=True)
+            else:
+                mode = "RGBA" if "A" in image.getbands() else "RGB"
+                image.convert(mode).save(out, "WEBP", quality=85)
+            width, height = image.size
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise _not_an_image() from None
+    extension, content_type = ATTACHMENT_FORMATS[fmt]
+    return PreparedImage(out.getvalue(), extension, content_type, width, height)
+
+
+def _attachment_name(extension: str, moment: datetime) -> str:
+    import uuid
+
+    local = timezone.localtime(moment)
+    return f"cases/{local:%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+def _authorize_attachment(actor: User | None, case: Case, kind: str, assignment: Assignment | None) -> None:
+    """Who may add which photo, on the locked case (and its locked ``assignment``)."""
+    from civicgrid.cases.models import AttachmentKind
+
+    _validate_choice("kind", kind, AttachmentKind)
+    if actor is None:
+        # A reporter without an account adds photos only to the report they are making.
+        if kind != AttachmentKind.REPORT or case.state != State.REPORTED or assignment is not None:
+            raise DomainError(_("A member of staff must perform this action."), code="actor_required")
+        return
+    if not _can_see(actor, case):
+        raise Http404
+    if kind == AttachmentKind.REPORT:
+        require_permission(actor, "case.report")
+        if assignment is not None:
+            raise ValidationError({"assignment": ValidationError(
+                _("A report photo belongs to the case, not to a task."), code="invalid")})
+    elif kind == AttachmentKind.RESULT:
+        require_permission(actor, "case.report_result")
+        if assignment is None or assignment.case_id != case.pk:
+            raise ValidationError({"assignment": ValidationError(
+                _("A result photo belongs to one of the case's tasks."), code="required")})
+        _require_department(actor, assignment)
+        if case.state not in WORKING_CASE_STATES or assignment.state != AssignmentState.SIGNED:
+            raise illegal_transition(case.state, Overlay.ATTACH)
+    else:
+        require_permission(actor, "case.verify")
+        if case.state != State.RESOLVED:
+            raise illegal_transition(case.state, Overlay.ATTACH)
+
+
+def _attach(case: Case, prepared: PreparedImage, kind: str, actor, assignment: Assignment | None,
+            written: list[str]):
+    """Store one prepared photo on the locked, authorized case; record it on the timeline."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from civicgrid.cases.models import Attachment
+
+    now = timezone.now()
+    name = default_storage.save(_attachment_name(prepared.extension, now), ContentFile(prepared.data))
+    written.append(name)
+    attachment = Attachment.objects.create(
+        case=case, assignment=assignment, kind=kind, file=name, content_type=prepared.content_type,
+        size=len(prepared.data), width=prepared.width, height=prepared.height, uploaded_by=actor,
+        uploaded_at=now,
+    )
+    _event(case, Overlay.ATTACH, case.state, actor, attachment=attachment.pk, kind=kind,
+           **({"assignment": assignment.pk} if assignment else {}))
+    return attachment
+
+
+class _DeleteWrittenOnFailure:
+    """Delete the files a failed transaction wrote (their rows are rolled back with it)."""
+
+    def __init__(self):
+        self.written: list[str] = []
+
+    def __enter__(self):
+        return self.written
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            from django.core.files.storage import default_storage
+
+            for name in self.written:
+                default_storage.delete(name)
+        return False
+
+
+def add_attachment(case: Case, file, kind: str, actor: User | None = None, assignment: Assignment | None = None):
+    """A photo (``kind``: report / result / verification) on ``case``, optionally on one of its
+    tasks. Refused with a ``ValidationError`` on ``file`` when it is not a JPEG/PNG/WebP image by its
+    content (``not_an_image``) or larger than ``CIVICGRID_MAX_UPLOAD_BYTES`` (``too_large``)."""
+    prepared = prepare_image(file)
+    with _DeleteWrittenOnFailure() as written, transaction.atomic():
+        locked = _lock_case(case)
+        assignments = _lock_assignments(locked)
+        locked_assignment = None
+        if assignment is not None:
+            locked_assignment = next((a for a in assignments if a.pk == assignment.pk), None)
+            if locked_assignment is None:
+                raise Http404
+        _authorize_attachment(actor, locked, kind, locked_assignment)
+        return _attach(locked, prepared, kind, actor, locked_assignment, written)
+
+
+def _prepare_all(photos) -> list[PreparedImage]:
+    return [prepare_image(p) for p in (photos or [])]
+
+
+def report_case_with_photos(*, photos=(), **report) -> Case:
+    """``report_case`` and its report photos in one transaction (a refused photo reports nothing).
+    ``actor`` None means the reporter (a channel without an account)."""
+    from civicgrid.cases.models import AttachmentKind
+
+    prepared = _prepare_all(photos)
+    with _DeleteWrittenOnFailure() as written, transaction.atomic():
+        case = report_case(**report)
+        if prepared:
+            locked = _lock_case(case)
+            _authorize_attachment(report.get("actor"), locked, AttachmentKind.REPORT, None)
+            for image in prepared:
+                _attach(locked, image, AttachmentKind.REPORT, report.get("actor"), None, written)
+    return case
+
+
+def report_result_with_photos(assignment: Assignment, text: str, actor: User, photos=()) -> Assignment:
+    """处置反馈 with result photos, all or nothing."""
+    from civicgrid.cases.models import AttachmentKind
+
+    prepared = _prepare_all(photos)
+    text = _required_text("text", text)
+    with _DeleteWrittenOnFailure() as written, transaction.atomic():
+        if prepared:
+            case, _assignments, locked = _locked_pair(assignment)
+            _authorize_attachment(actor, case, AttachmentKind.RESULT, locked)
+            for image in prepared:
+                _attach(case, image, AttachmentKind.RESULT, actor, locked, written)
+        return report_result(assignment, text, actor)
+
+
+def verify_case_with_photos(case: Case, passed: bool, actor: User, note: str = "", photos=()) -> Case:
+    """核查 with photos taken on site, all or nothing (see ``verify_case``)."""
+    from civicgrid.cases.models import AttachmentKind
+
+    prepared = _prepare_all(photos)
+    if not passed:
+        note = _required_text("note", note)
+    with _DeleteWrittenOnFailure() as written, transaction.atomic():
+        if prepared:
+            locked = _lock_case(case)
+            _lock_assignments(locked)
+            _authorize_attachment(actor, locked, AttachmentKind.VERIFICATION, None)
+            for image in prepared:
+                _attach(locked, image, AttachmentKind.VERIFICATION, actor, None, written)
+        return verify_case(case, passed, actor, note)
+
+
+# --- the reporter's tracking link (查询码) -------------------------------------------------------
+
+
+def issue_tracking_token(case: Case) -> str:
+    """A new private tracking token for the case's reporter (replacing any earlier one); only its
+    hash is stored, so this is the one moment it is available."""
+    from civicgrid.cases.models import CaseTracking
+
+    token = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        locked = _lock_case(case)
+        CaseTracking.objects.update_or_create(
+            case=locked, defaults={"token_hash": rating_token_hash(token), "issued_at": timezone.now()},
+        )
+    return token
+
+
+def report_citizen_case(*, photos=(), **report) -> tuple[Case, str]:
+    """A citizen's report without an account (portal): the case, its photos and the tracking token,
+    in one transaction."""
+    with transaction.atomic():
+        case = report_case_with_photos(photos=photos, actor=None, **report)
+        token = issue_tracking_token(case)
+    return case, token
+
+
+def rate_case_by_tracking(tracking_token: str, rating: str, comment: str = "") -> CaseRating:
+    """The reporter rates the latest closure through their tracking link (the tracking token
+    carries the rating capability, so nobody has to keep a second token). Unknown token →
+    ``Http404``; no closure to rate → ``DomainError("not_closed")``; rated → ``already_rated`` (409)."""
+    from civicgrid.cases.models import CaseTracking
+
+    _validate_choice("rating", rating, Rating)
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ValidationError({"comment": ValidationError(
+            _("Keep the comment under 2000 characters."), code="max_length",
+        )})
+    with transaction.atomic():
+        case_id = (CaseTracking.objects.filter(token_hash=rating_token_hash(tracking_token or ""))
+                   .values_list("case_id", flat=True).first())
+        if case_id is None:
+            raise Http404
+        case = _lock_case(case_id)
+        locked = CaseRating.objects.select_for_update().filter(case=case).order_by("-issued_at", "-pk").first()
+        if case.state != State.CLOSED or locked is None:
+            raise DomainError(_("The case can be rated once it is closed."), code="not_closed")
+        if locked.rated_at is not None:
+            raise DomainError(
+                _("This case has already been rated."), code="already_rated", status_code=status.HTTP_409_CONFLICT,
+            )
+        locked.rating, locked.comment, locked.rated_at = rating, comment, timezone.now()
+        locked.save(update_fields=["rating", "comment", "rated_at"])
+        _event(case, Overlay.RATE, case.state, None, comment, rating=rating, rating_id=locked.pk)
+        _notify_centre(case, NotificationKind.RATED, rating=Rating(rating).label)
+    return locked

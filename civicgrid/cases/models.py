@@ -423,3 +423,62 @@ class CaseRating(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.rating or '-'}"
+
+
+# --- photo attachments and the reporter's tracking link (pages: issue 5) ---------------------
+
+
+class AttachmentKind(models.TextChoices):
+    REPORT = "report", _("report photo")  # 上报照片
+    RESULT = "result", _("result photo")  # 处置照片
+    VERIFICATION = "verification", _("verification photo")  # 核查照片
+
+
+class Attachment(models.Model):
+    """A photo of a case, re-encoded without metadata and stored under a generated name. It is
+    served only through a view that checks who may see the case: there is no public URL."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="attachments")
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("task"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="attachments",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices)
+    file = models.FileField(_("file"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=32)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", help_text=_("Empty when the reporter uploaded it."),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["case", "uploaded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["report", "result", "verification"]),
+                                   name="attachment_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.kind} {self.file.name}"
+
+
+class CaseTracking(models.Model):
+    """The reporter's private tracking link (查询码). Only a hash of the token is stored; the token
+    is shown once, on the receipt. It also lets the reporter rate the closure."""
+
+    case = models.OneToOneField(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="tracking")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tracking link")
+        verbose_name_plural = _("tracking links")
+
+    def __str__(self):
+        return f"{self.case_id}"

@@ -142,3 +142,187 @@ def rating_by_token(token: str) -> CaseRating:
     if rating is None:
         raise Http404
     return rating
+
+
+# --- command-centre console (pages: issue 5) ----------------------------------------------------
+
+# The console's tabs: a name and the states it shows ("open" is every open state).
+QUEUE_TABS: dict[str, tuple[str, ...]] = {
+    "open": ("reported", "filed", "dispatched", "in_progress", "suspended", "resolved"),
+    "reported": ("reported",),  # 待立案
+    "filed": ("filed",),  # 待派遣
+    "handling": ("dispatched", "in_progress", "suspended"),  # 处置中
+    "resolved": ("resolved",),  # 待核查
+    "closed": ("closed",),  # 已结案
+    "ended": ("rejected", "merged", "cancelled"),  # 不予立案 / 已合并 / 已撤销
+}
+
+
+def queue_filtered(user, *, category=None, channel: str = "", region: str = "", sla: str = "",
+                   text: str = "") -> QuerySet[Case]:
+    """``cases_for(user)`` narrowed by the console's filters (state aside): category pk, channel,
+    region code (its whole subtree), SLA status and a text matched against number, title,
+    description and address."""
+    from django.db.models import Q
+
+    from civicgrid.org.selectors import region_filter_prefix
+
+    qs = cases_for(user)
+    if category:
+        qs = qs.filter(category_id=category)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if region:
+        qs = qs.filter(region_code__startswith=region_filter_prefix(region))
+    if sla:
+        qs = qs.filter(sla_status=sla)
+    text = (text or "").strip()
+    if text:
+        qs = qs.filter(Q(number__icontains=text) | Q(title__icontains=text) | Q(description__icontains=text)
+                       | Q(address__icontains=text))
+    return qs
+
+
+def queue_for(user, tab: str = "open", **filters) -> QuerySet[Case]:
+    """The console queue: the tab's states, filtered, urgent first, then by the running stage's
+    deadline (none last), then oldest report first."""
+    from django.db.models import Case as CaseWhen
+    from django.db.models import F, IntegerField, Value, When
+
+    states = QUEUE_TABS.get(tab, QUEUE_TABS["open"])
+    return (
+        queue_filtered(user, **filters).filter(state__in=states)
+        .annotate(urgency_rank=CaseWhen(When(urgency="urgent", then=Value(0)), default=Value(1),
+                                     output_field=IntegerField()))
+        .order_by("urgency_rank", F("stage_deadline").asc(nulls_last=True), "reported_at", "pk")
+    )
+
+
+def queue_tab_counts(user, **filters) -> dict[str, int]:
+    """How many filtered cases each tab holds (one query)."""
+    from django.db.models import Count, Q
+
+    return queue_filtered(user, **filters).order_by().aggregate(**{
+        tab: Count("id", filter=Q(state__in=states)) for tab, states in QUEUE_TABS.items()
+    })
+
+
+def departments_serving(region_code: str) -> list:
+    """Every active department serving the place ``region_code`` (its own region or one above),
+    for the dispatch form's choices; finest region first. Not user-scoped: a district centre
+    dispatches to city-wide departments too."""
+    from civicgrid.org.models import Department
+    from civicgrid.org.selectors import enclosing_codes
+
+    found = [
+        d for d in Department.objects.select_related("region").filter(
+            is_active=True, region__code__in=enclosing_codes(region_code))
+        if region_code.startswith(d.region.prefix)
+    ]
+    return sorted(found, key=lambda d: (-len(d.region.prefix), d.kind, d.name, d.pk))
+
+
+# --- pages (issue 5): tasks, photos, verification, the reporter's tracking view -----------------
+
+
+def task_for(user, pk) -> Assignment:
+    """One task of the user's department (in any state, for its history), on a case the user may
+    see; ``Http404`` for another department's task."""
+    if not user.is_authenticated or user.department_id is None:
+        raise Http404
+    return get_object_or_404(
+        Assignment.objects.filter(department_id=user.department_id, case__in=cases_for(user))
+        .select_related("case__category", "department"),
+        pk=pk,
+    )
+
+
+def attachments_of(case: Case):
+    """Photos of a case the caller already obtained through a scoped selector, oldest first."""
+    from civicgrid.cases.models import Attachment
+
+    return Attachment.objects.filter(case=case).order_by("uploaded_at", "pk")
+
+
+def attachment_for(user, pk):
+    """One photo, if ``user`` may see its case (else ``Http404``)."""
+    from civicgrid.cases.models import Attachment
+
+    return get_object_or_404(Attachment.objects.filter(case__in=cases_for(user)).select_related("case"), pk=pk)
+
+
+def verification_tasks_for(user) -> QuerySet[Case]:
+    """Resolved cases awaiting verification (待核查) in the places ``user`` may see — for a grid
+    worker, their own grids — oldest resolution first. Empty without the verify permission."""
+    from civicgrid.cases.workflow import State
+
+    if not has_permission(user, "case.verify"):
+        return Case.objects.none()
+    return cases_for(user).filter(state=State.RESOLVED).order_by("resolved_at", "pk")
+
+
+def verification_case_for(user, pk) -> Case:
+    return get_object_or_404(verification_tasks_for(user), pk=pk)
+
+
+def case_by_tracking_token(token: str) -> Case:
+    """The case behind a reporter's tracking token (no login: the token is the credential);
+    ``Http404`` for an unknown token."""
+    from civicgrid.cases.models import CaseTracking
+
+    tracking = (CaseTracking.objects.filter(token_hash=rating_token_hash(token or ""))
+                .select_related("case__category").first())
+    if tracking is None:
+        raise Http404
+    return tracking.case
+
+
+# Timeline steps a reporter may see, and what each one says. Notes written by staff stay internal
+# (they may name people or hold working remarks); the department's reported result is the reply.
+_PUBLIC_STEPS = {"report", "file", "reject", "merge", "dispatch", "sign_for", "report_result", "verify",
+                 "rework", "reopen", "cancel", "suspend", "resume"}
+
+
+def public_progress(case: Case) -> list[dict]:
+    """The case's steps as its reporter sees them, oldest first: ``{"at", "action", "state",
+    "department", "reply"}`` — no staff names, notes, contact details or internal remarks. A
+    department's result text is shown as the reply when the case is resolved by it."""
+    from civicgrid.org.models import Department
+
+    steps = []
+    events = CaseEvent.objects.filter(case=case, action__in=_PUBLIC_STEPS).order_by("at", "pk")
+    departments = {}
+    for event in events:
+        if event.action == "report_result" and not event.data.get("resolved"):
+            continue  # one department's report; the step is the case being resolved
+        if event.action == "sign_for" and event.from_state == event.to_state:
+            continue  # an assisting department signing for does not change the case
+        step = {"at": event.at, "action": event.action, "state": event.to_state, "department": "", "reply": ""}
+        if event.action == "dispatch" and event.data.get("lead"):
+            lead = event.data["lead"]
+            if lead not in departments:
+                departments[lead] = Department.objects.filter(pk=lead).values_list("name", flat=True).first() or ""
+            step["department"] = departments[lead]
+        if event.action == "report_result":
+            lead = (Assignment.objects.filter(case=case, role="lead", reported_at__isnull=False,
+                                              reported_at__lte=event.at)
+                    .order_by("-reported_at", "-pk").values_list("result", flat=True).first())
+            step["reply"] = lead or ""
+        steps.append(step)
+    return steps
+
+
+def public_photos(case: Case):
+    """The photos the reporter sent with their report (their own; staff photos stay internal)."""
+    from civicgrid.cases.models import AttachmentKind
+
+    return attachments_of(case).filter(kind=AttachmentKind.REPORT, uploaded_by__isnull=True)
+
+
+def public_photo(case: Case, pk):
+    return get_object_or_404(public_photos(case), pk=pk)
+
+
+def latest_rating(case: Case) -> CaseRating | None:
+    """The rating invitation of the latest closure (rated or not), if the case was closed."""
+    return CaseRating.objects.filter(case=case).order_by("-issued_at", "-pk").first()

@@ -108,6 +108,7 @@ class Overlay(models.TextChoices):
     SUPERVISE = "supervise", _("supervise")  # 督办
     ESCALATE = "escalate", _("escalate")  # 升级
     RATE = "rate", _("rate")  # 回访评价
+    ATTACH = "attach", _("attach a photo")  # 上传照片
 
 
 EVENT_CHOICES = Action.choices + Overlay.choices

@@ -115,3 +115,32 @@ def resolve_for_user(user, text: str) -> resolver.Resolution | None:
     if resolution.code is not None and not _visible(user, resolution.code, resolution.level):
         return None
     return resolution
+
+
+def level_geojson_for_user(user, level: str, parent_prefix: str = "") -> dict:
+    """A FeatureCollection of every visible region of ``level`` (optionally only those whose code
+    starts with ``parent_prefix``) that has a boundary — one map layer (console map, issue 5)."""
+    queryset = regions_for_user(user, level=level).exclude(geometry__isnull=True)
+    if parent_prefix:
+        queryset = queryset.filter(code__startswith=parent_prefix)
+    features = [
+        {"type": "Feature", "id": r.code, "geometry": r.geometry,
+         "properties": {"code": r.code, "name": r.name, "level": r.level}}
+        for r in queryset.select_related(None).only("code", "name", "level", "geometry")
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --- pages (issue 5) --------------------------------------------------------------------------
+
+
+def public_outlines(level: str = Level.DISTRICT) -> dict:
+    """A FeatureCollection of the boundaries of one level for public maps (official division
+    boundaries are public; grids are not offered here)."""
+    if level not in (Level.CITY, Level.DISTRICT, Level.STREET):
+        raise ValueError(level)
+    features = [
+        {"type": "Feature", "id": r.code, "geometry": r.geometry, "properties": {"code": r.code, "name": r.name}}
+        for r in Region.objects.filter(level=level, geometry__isnull=False).only("code", "name", "geometry")
+    ]
+    return {"type": "FeatureCollection", "features": features}

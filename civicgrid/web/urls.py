@@ -9,5 +9,6 @@ urlpatterns = [
     path("grid/", include("civicgrid.web.grid.urls")),
     path("about/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("civicgrid.web.accounts_urls")),
     path("", include("civicgrid.web.portal.urls")),
 ]

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "dept"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("tasks/<int:pk>/", views.task_detail, name="task"),
+    path("tasks/<int:pk>/sign/", views.sign, name="sign"),
+    path("tasks/<int:pk>/return/", views.return_task, name="return"),
+    path("tasks/<int:pk>/result/", views.report, name="result"),
+    path("tasks/<int:pk>/extension/", views.extension, name="extension"),
+    path("tasks/<int:pk>/suspension/", views.suspension, name="suspension"),
+]

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "grid"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("categories/", views.categories, name="categories"),
+    path("report/", views.report, name="report"),
+    path("verify/<int:pk>/", views.verify, name="verify"),
+]

@@ -55,6 +55,7 @@ services:
 demo: assets
 	DEBUG=1 $(PY) manage.py migrate --noinput -v 0
 	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py load_demo_history --if-missing
 	@echo "Serving civicgrid on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 

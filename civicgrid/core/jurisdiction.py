@@ -18,14 +18,19 @@ def jurisdiction_prefixes(user) -> list[str] | None:
         return None
     if user.role == Role.GRID_WORKER:
         return sorted(user.grid_assignments.values_list("grid__code", flat=True))
-    region = user.jurisdiction
-    if region is None and user.department_id:
-        region = user.department.region
-    if region is None and user.centre_id:
-        region = user.centre.region
-    if region is None:
+    # Code and level only: this runs on every request, and a region row carries its boundary.
+    from civicgrid.org.models import CommandCentre, Department
+    from civicgrid.regions.models import Region
+
+    region_id = user.jurisdiction_id
+    if region_id is None and user.department_id:
+        region_id = Department.objects.filter(pk=user.department_id).values_list("region_id", flat=True).first()
+    if region_id is None and user.centre_id:
+        region_id = CommandCentre.objects.filter(pk=user.centre_id).values_list("region_id", flat=True).first()
+    row = Region.objects.filter(pk=region_id).values_list("code", "level").first() if region_id else None
+    if row is None:
         return None if user.role == Role.ADMINISTRATOR else []
-    return [significant_prefix(region.code, region.level)]
+    return [significant_prefix(*row)]
 
 
 def scope_to_jurisdiction(queryset: QuerySet, user, code_field: str) -> QuerySet:

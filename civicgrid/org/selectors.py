@@ -77,6 +77,10 @@ def enclosing_codes(region_code: str) -> list[str]:
     return codes
 
 
+# The look-ups below need only a region's code and level; its boundary (kilobytes of GeoJSON) is
+# deferred because they run on every intake.
+
+
 def _prefix_length(region: Region) -> int:
     return len(significant_prefix(region.code, region.level))
 
@@ -85,7 +89,7 @@ def responsible_centre(region_code: str) -> CommandCentre | None:
     """The finest command centre whose region contains ``region_code``
     (community → street → district → city), or ``None`` when no centre covers it."""
     candidates = [
-        c for c in CommandCentre.objects.select_related("region").filter(
+        c for c in CommandCentre.objects.select_related("region").defer("region__geometry").filter(
             region__code__in=enclosing_codes(region_code)
         )
         if region_code.startswith(c.region.prefix)
@@ -96,7 +100,7 @@ def responsible_centre(region_code: str) -> CommandCentre | None:
 def centre_chain(centre: CommandCentre) -> list[CommandCentre]:
     """The escalation order: ``centre`` itself, then each enclosing centre up to the city's."""
     chain = [
-        c for c in CommandCentre.objects.select_related("region").filter(
+        c for c in CommandCentre.objects.select_related("region").defer("region__geometry").filter(
             region__code__in=enclosing_codes(centre.region.code)
         )
         if centre.region.code.startswith(c.region.prefix)
@@ -109,7 +113,7 @@ def departments_of_kind_for(kind: str, region_code: str) -> list[Department]:
     ``region_code`` — e.g. the police station of the street a grid lies in, or the city-wide
     water company for any code in the city. Several at the same level are all returned."""
     found = [
-        d for d in Department.objects.select_related("region").filter(
+        d for d in Department.objects.select_related("region").defer("region__geometry").filter(
             kind=kind, is_active=True, region__code__in=enclosing_codes(region_code)
         )
         if region_code.startswith(d.region.prefix)

@@ -206,6 +206,11 @@ CIVICGRID_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CIVICGRID_WEBHOOK_MAX_ATTEM
 CIVICGRID_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("CIVICGRID_WEBHOOK_BACKOFF_SECONDS", 60))
 CIVICGRID_WEBHOOK_BACKOFF_FACTOR = int(os.environ.get("CIVICGRID_WEBHOOK_BACKOFF_FACTOR", 5))
 CIVICGRID_WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("CIVICGRID_WEBHOOK_TIMEOUT_SECONDS", 5))
+# Photos (案件照片): the largest accepted upload, in bytes.
+CIVICGRID_MAX_UPLOAD_BYTES = int(os.environ.get("CIVICGRID_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+# Maps draw our own polygons; a city with an intranet tile service may add it underneath.
+CIVICGRID_MAP_TILE_URL = os.environ.get("CIVICGRID_MAP_TILE_URL", "")
+CIVICGRID_MAP_TILE_ATTRIBUTION = os.environ.get("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
 # Centre levels whose overdue, still undispatched cases the sweep escalates to the next level.
 CIVICGRID_AUTO_ESCALATE_LEVELS = tuple(env_list("CIVICGRID_AUTO_ESCALATE_LEVELS", "community"))
 

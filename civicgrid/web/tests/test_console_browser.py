@@ -3,12 +3,10 @@ dispatcher dispatches a filed case from the case view, the map draws polygons an
 axe-core finds no serious or critical violations on the queue, case view, map and dashboard.
 Screenshots go to artifacts/screenshots/console-*.png."""
 
-import os
-from pathlib import Path
 
 import pytest
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from civicgrid.cases import actions
 from civicgrid.cases.models import Case, Channel
@@ -16,33 +14,11 @@ from civicgrid.cases.tests import conftest as case_fixtures
 from civicgrid.cases.tests.conftest import GRID
 from civicgrid.cases.workflow import State
 
-ROOT = Path(__file__).resolve().parents[3]
-SHOTS = ROOT / "artifacts" / "screenshots"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from .browser import check_axe
 
 city, report = case_fixtures.city, case_fixtures.report
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's database calls are
-    # synchronous, so Django's async guard is lifted while the browser lives.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            yield b
-            b.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def logged_in(browser, live_server, user, **context_options):
@@ -53,19 +29,6 @@ def logged_in(browser, live_server, user, **context_options):
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                           "url": live_server.url}])
     return context
-
-
-def check_axe(page, name: str) -> None:
-    """A screenshot, then no serious or critical axe-core violations."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        "async () => (await axe.run()).violations.map(v => ({id: v.id, impact: v.impact,"
-        " targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"
-    )
-    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: {bad}"
 
 
 def square(lon, lat, d):

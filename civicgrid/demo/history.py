@@ -981,6 +981,10 @@ def load_history(
         summary.counts = _write(lives)
         lap("write")
 
+    if connection.vendor == "postgresql":
+        # Tens of thousands of rows arrived at once: fresh statistics, or the planner guesses.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE cases_case, cases_caseevent, cases_assignment")
     summary.by_state = dict(Counter(life.case.state for life in lives).most_common())
     summary.by_channel = dict(Counter(life.case.channel for life in lives).most_common())
     summary.by_district = dict(Counter(life.case.region_code[:6] for life in lives).most_common())

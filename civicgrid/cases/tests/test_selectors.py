@@ -49,3 +49,17 @@ def test_tasks_and_available_actions(city, report):
     actions.dispatch_case(filed, city.city_management, [city.police], city.dispatcher)
     assert [a.case_id for a in selectors.tasks_for(city.police_handler)] == [filed.pk]
     assert list(selectors.tasks_for(city.water_handler)) == []
+
+
+def test_a_department_inbox_drops_tasks_of_closed_cases(city):
+    # given one case still with the department and one it finished that the centre closed
+    from civicgrid.cases.workflow import State
+
+    from .builders import case_in_state
+
+    open_case = case_in_state(city, State.IN_PROGRESS)
+    closed = case_in_state(city, State.CLOSED)
+    # when the department looks at its tasks
+    listed = {a.case_id for a in selectors.tasks_for(city.cm_handler)}
+    # then only the open case is there (the closed case's task stays "reported" for the record)
+    assert open_case.pk in listed and closed.pk not in listed

@@ -2,6 +2,7 @@
 filters, the case view, every form calling its action, and errors shown next to the fields."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from civicgrid.cases import actions
@@ -376,3 +377,19 @@ def test_case_view_shows_the_report_photos_through_the_checked_url(dispatcher_cl
     photo_url = reverse("web:portal:attachment", args=[photo.pk])
     assert f'src="{photo_url}"' in html
     assert dispatcher_client.get(photo_url).status_code == 200
+
+
+def test_case_view_shows_a_supervision_notice_addressed_to_the_department(dispatcher_client, city):
+    # given a case in progress supervised by the centre (the notice goes to the lead department)
+    case = case_in_state(city, State.IN_PROGRESS)
+    client_for_leader = Client()
+    client_for_leader.force_login(city.leader)
+    assert client_for_leader.post(url("case_action", case.number, "supervise"),
+                                  {"level": 1, "note": "加快处置"}).status_code == 302
+    supervision = Supervision.objects.get(case=case)
+    assert supervision.department_id and supervision.centre_id is None
+    # when the dispatcher opens the case
+    response = dispatcher_client.get(url("case", case.number))
+    # then the page names the department the notice was addressed to
+    assert response.status_code == 200
+    assert supervision.department.name in response.content.decode()

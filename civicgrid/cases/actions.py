@@ -984,18 +984,24 @@ def approve_extension(request: CaseRequest, actor: User, note: str = "") -> Case
     return locked
 
 
-def refuse_extension(request: CaseRequest, reason: str, actor: User) -> CaseRequest:
-    """驳回延期: the deadline stays; the department is told why."""
+def _refuse(request: CaseRequest, reason: str, actor: User, kind: str, permission: str,
+            overlay: str) -> CaseRequest:
+    """Refuse a pending request: nothing changes but the request; the department is told why."""
     reason = _required_text("reason", reason)
     with transaction.atomic():
         case, _assignments, locked, assignment = _lock_request(request)
-        _authorize_permission(actor, "case.approve_extension", case)
-        _require_pending(locked, RequestKind.EXTENSION)
+        _authorize_permission(actor, permission, case)
+        _require_pending(locked, kind)
         _decide(locked, actor, False, reason)
-        _event(case, Overlay.REFUSE_EXTENSION, case.state, actor, reason, request=locked.pk,
-               **_assignment_data(assignment))
+        _event(case, overlay, case.state, actor, reason, request=locked.pk, **_assignment_data(assignment))
         _notify_decision(case, locked)
     return locked
+
+
+def refuse_extension(request: CaseRequest, reason: str, actor: User) -> CaseRequest:
+    """驳回延期: the deadline stays; the department is told why."""
+    return _refuse(request, reason, actor, RequestKind.EXTENSION, "case.approve_extension",
+                   Overlay.REFUSE_EXTENSION)
 
 
 def approve_suspension(request: CaseRequest, actor: User, note: str = "") -> CaseRequest:
@@ -1013,16 +1019,8 @@ def approve_suspension(request: CaseRequest, actor: User, note: str = "") -> Cas
 
 def refuse_suspension(request: CaseRequest, reason: str, actor: User) -> CaseRequest:
     """驳回挂起: the case stays in progress and its clock keeps running."""
-    reason = _required_text("reason", reason)
-    with transaction.atomic():
-        case, _assignments, locked, assignment = _lock_request(request)
-        _authorize_permission(actor, "case.approve_suspension", case)
-        _require_pending(locked, RequestKind.SUSPENSION)
-        _decide(locked, actor, False, reason)
-        _event(case, Overlay.REFUSE_SUSPENSION, case.state, actor, reason, request=locked.pk,
-               **_assignment_data(assignment))
-        _notify_decision(case, locked)
-    return locked
+    return _refuse(request, reason, actor, RequestKind.SUSPENSION, "case.approve_suspension",
+                   Overlay.REFUSE_SUSPENSION)
 
 
 # --- supervision (督办) and escalation --------------------------------------------------------

@@ -21,12 +21,10 @@ from civicgrid.regions.models import Region
 
 class CheckedFormMixin:
     """Runs an action's check on the form's instance after Django's own cleaning, so the admin
-    shows the same field-level errors an action would raise."""
+    shows the same field-level errors an action would raise. Each form defines ``run_checks()``,
+    which calls the check of the action that will save it."""
 
     actor = None
-
-    def run_checks(self):  # pragma: no cover - each form defines it
-        raise NotImplementedError
 
     def _post_clean(self):
         super()._post_clean()

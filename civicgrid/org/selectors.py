@@ -165,3 +165,8 @@ def grid_assignments_for(user) -> QuerySet[GridAssignment]:
     """Grid assignments whose grid lies inside ``user``'s jurisdiction."""
     qs = GridAssignment.objects.select_related("grid", "worker").order_by("grid__code", "worker__username")
     return scope_to_jurisdiction(qs, user, "grid__code")
+
+
+def department_names(pks) -> dict[int, str]:
+    """Names of the given departments by pk (for labelling ids a routing suggestion carries)."""
+    return dict(Department.objects.filter(pk__in=[p for p in pks if p]).values_list("pk", "name"))

@@ -25,8 +25,9 @@ from civicgrid.cases.workflow import OPEN_STATES, Action, State
 from civicgrid.core.api import DomainError
 from civicgrid.core.identifiers import mask_name, mask_phone
 from civicgrid.core.selectors import calendar_warnings
-from civicgrid.org.models import Department, Role
+from civicgrid.org.models import Role
 from civicgrid.org.permissions import has_permission
+from civicgrid.org.selectors import department_names
 from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import level_geojson_for_user, region_for_user, regions_for_user
 from civicgrid.taxonomy.selectors import categories_for
@@ -216,10 +217,6 @@ def _region_feature(user, code):
             "properties": {"code": region.code, "name": region.name, "level": region.level}}
 
 
-def _department_names(pks) -> dict:
-    return dict(Department.objects.filter(pk__in=[p for p in pks if p]).values_list("pk", "name"))
-
-
 ROUTING_REASONS = {
     "ready": _("clear: one rule, one department of each kind"),
     "no_category": _("no category yet"),
@@ -249,7 +246,7 @@ def _case_context(request, case, bound: dict | None = None) -> dict:
         form.auto_id = f"decide-{p.pk}-%s"
         decisions.append({"request": p, "form": form, "open": f"decide-{p.pk}" in bound})
     suggestion = selectors.routing_suggestion(case)
-    names = _department_names([suggestion.get("lead_department"), *suggestion.get("lead_candidates", []),
+    names = department_names([suggestion.get("lead_department"), *suggestion.get("lead_candidates", []),
                                *suggestion.get("assisting_departments", [])])
     return {
         "case": case,

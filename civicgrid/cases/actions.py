@@ -398,7 +398,7 @@ def _record_routing(case: Case) -> dict:
 
 
 def _auto_dispatch(case: Case, suggestion: dict) -> Case:
-    lead = Department.objects.get(pk=suggestion["lead_department"])
+    lead = Department.objects.select_related("region").defer("region__geometry").get(pk=suggestion["lead_department"])
     assisting = list(Department.objects.filter(pk__in=suggestion["assisting_departments"]).order_by("pk"))
     note = str(format_lazy(_("Auto-dispatch: {why}"), why=suggestion["why"]))
     return dispatch_case(case, lead, assisting, None, note, auto=True, rule=suggestion["rule"])
@@ -431,7 +431,9 @@ def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bo
         _set_stage(locked, locked.filed_at, deadlines.dispatch_deadline(locked, locked.filed_at))
         _save(locked, "category", "urgency", "state", "filed_at", *STAGE_FIELDS)
         _event(locked, Action.FILE, before, actor, note, category=locked.category_id, urgency=locked.urgency)
-        suggestion = _record_routing(locked)
+        # Filed by the rule right after the report: the routing just recorded still holds (the
+        # category and place are unchanged), so it is not computed twice.
+        suggestion = locked.routing_suggestion if auto and locked.routing_suggestion else _record_routing(locked)
         if suggestion["auto"]:
             return _auto_dispatch(locked, suggestion)
     return locked

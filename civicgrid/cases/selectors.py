@@ -36,8 +36,8 @@ def cases_for(user) -> QuerySet[Case]:
 
 
 def case_detail(user, pk) -> Case:
-    """One case, or ``Http404`` when ``user`` may not see it."""
-    return get_object_or_404(cases_for(user), pk=pk)
+    """One case, or ``Http404`` when ``user`` may not see it (with what its detail shows joined)."""
+    return get_object_or_404(cases_for(user).select_related("category", "owner_centre", "parent"), pk=pk)
 
 
 def case_by_number(user, number: str) -> Case:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "civicgrid.webhooks",
     "civicgrid.taxonomy",
     "civicgrid.cases",
+    "civicgrid.intake",
     "civicgrid.analytics",
     "civicgrid.web",
     "civicgrid.demo",

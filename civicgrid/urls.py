@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("civicgrid.intake.open311_urls")),
     path("", include("civicgrid.web.urls")),
 ]

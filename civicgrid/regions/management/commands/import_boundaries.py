@@ -1,11 +1,10 @@
 """``civicgrid import_boundaries FILE.geojson``"""
 
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from civicgrid.regions.actions import BoundaryError, set_boundaries
+from civicgrid.regions.management.geojson_file import read_geojson
 
 
 class Command(BaseCommand):
@@ -20,13 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="mark the boundaries as demo geometry")
 
     def handle(self, *args, file, demo, **options):
-        try:
-            with open(file, encoding="utf-8") as handle:
-                collection = json.load(handle)
-        except OSError as exc:
-            raise CommandError(str(exc)) from exc
-        except ValueError as exc:
-            raise CommandError(_("%(file)s is not valid JSON: %(error)s") % {"file": file, "error": exc}) from exc
+        collection = read_geojson(file)
         features = collection.get("features") if isinstance(collection, dict) else None
         if not isinstance(features, list):
             raise CommandError(_("The file is not a GeoJSON FeatureCollection."))

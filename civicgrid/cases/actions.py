@@ -1150,15 +1150,20 @@ def rate_case(token: str, rating: str, comment: str = "") -> CaseRating:
         if case_id is None:
             raise Http404
         case = _lock_case(case_id)
-        locked = CaseRating.objects.select_for_update().get(token_hash=token_hash)
-        if locked.rated_at is not None:
-            raise DomainError(
-                _("This case has already been rated."), code="already_rated", status_code=status.HTTP_409_CONFLICT,
-            )
-        locked.rating, locked.comment, locked.rated_at = rating, comment, timezone.now()
-        locked.save(update_fields=["rating", "comment", "rated_at"])
-        _event(case, Overlay.RATE, case.state, None, comment, rating=rating, rating_id=locked.pk)
-        _notify_centre(case, NotificationKind.RATED, rating=Rating(rating).label)
+        return _record_rating(case, CaseRating.objects.select_for_update().get(token_hash=token_hash),
+                              rating, comment)
+
+
+def _record_rating(case: Case, locked: CaseRating, rating: str, comment: str) -> CaseRating:
+    """Write the reporter's rating once (the case and the rating row are locked by the caller)."""
+    if locked.rated_at is not None:
+        raise DomainError(
+            _("This case has already been rated."), code="already_rated", status_code=status.HTTP_409_CONFLICT,
+        )
+    locked.rating, locked.comment, locked.rated_at = rating, comment, timezone.now()
+    locked.save(update_fields=["rating", "comment", "rated_at"])
+    _event(case, Overlay.RATE, case.state, None, comment, rating=rating, rating_id=locked.pk)
+    _notify_centre(case, NotificationKind.RATED, rating=Rating(rating).label)
     return locked
 
 
@@ -1521,12 +1526,4 @@ def rate_case_by_tracking(tracking_token: str, rating: str, comment: str = "") -
         locked = CaseRating.objects.select_for_update().filter(case=case).order_by("-issued_at", "-pk").first()
         if case.state != State.CLOSED or locked is None:
             raise DomainError(_("The case can be rated once it is closed."), code="not_closed")
-        if locked.rated_at is not None:
-            raise DomainError(
-                _("This case has already been rated."), code="already_rated", status_code=status.HTTP_409_CONFLICT,
-            )
-        locked.rating, locked.comment, locked.rated_at = rating, comment, timezone.now()
-        locked.save(update_fields=["rating", "comment", "rated_at"])
-        _event(case, Overlay.RATE, case.state, None, comment, rating=rating, rating_id=locked.pk)
-        _notify_centre(case, NotificationKind.RATED, rating=Rating(rating).label)
-    return locked
+        return _record_rating(case, locked, rating, comment)

@@ -381,11 +381,18 @@ def delete_department(department: Department, *, actor=None) -> None:
     department.delete()
 
 
+def take_level_from_region(centre: CommandCentre) -> None:
+    """A centre sits at its region's level (a street's 综治中心 is a street-level centre). Grids
+    have no centre; ``validate_centre`` refuses them."""
+    if centre.region_id and centre.region.level != Region.Level.GRID:
+        centre.level = centre.region.level
+
+
 @transaction.atomic
 def save_centre(centre: CommandCentre, *, actor=None) -> CommandCentre:
     """Create or update a command centre; its level defaults to its region's."""
-    if centre.region_id and not centre.level and centre.region.level != Region.Level.GRID:
-        centre.level = centre.region.level
+    if not centre.level:
+        take_level_from_region(centre)
     if centre.pk:
         old = CommandCentre.objects.select_for_update().select_related("region").filter(pk=centre.pk).first()
         if old is not None and actor is not None and not code_in_jurisdiction(actor, old.region.code):

@@ -120,9 +120,8 @@ class CentreForm(CheckedFormMixin, forms.ModelForm):
         fields = ["name", "region"]
 
     def run_checks(self):
-        region = self.instance.region if self.instance.region_id else None
-        if region is not None and region.level != Region.Level.GRID:
-            self.instance.level = region.level  # a centre's level is its region's
+        # The form has no level field: a centre moved to another region follows its level.
+        actions.take_level_from_region(self.instance)
         actions.check_centre(self.instance, actor=self.actor)
 
 

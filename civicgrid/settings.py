@@ -35,6 +35,26 @@ if not SECRET_KEY:
     # Development only: a fixed, obviously unsafe key so sessions survive restarts.
     SECRET_KEY = "django-insecure-civicgrid-development-key-do-not-use-in-production"
 
+# Personal data at rest (issue 7, docs/personal-data.md): AES-256-GCM keys "<id>:<base64>", the
+# first encrypts and all decrypt; a separate HMAC key for exact search (blind index).
+CIVICGRID_DATA_KEYS = env_list("CIVICGRID_DATA_KEYS")
+CIVICGRID_BLIND_INDEX_KEY = os.environ.get("CIVICGRID_BLIND_INDEX_KEY", "").strip()
+if not CIVICGRID_DATA_KEYS or not CIVICGRID_BLIND_INDEX_KEY:
+    if not DEBUG and not env_bool("CIVICGRID_TESTING"):
+        raise ImproperlyConfigured(
+            "CIVICGRID_DATA_KEYS and CIVICGRID_BLIND_INDEX_KEY must be set when DEBUG is off."
+        )
+    from civicgrid.core.crypto import development_blind_index_key, development_data_keys
+
+    # Development and tests only: fixed keys derived from public labels.
+    CIVICGRID_DATA_KEYS = CIVICGRID_DATA_KEYS or development_data_keys()
+    CIVICGRID_BLIND_INDEX_KEY = CIVICGRID_BLIND_INDEX_KEY or development_blind_index_key()
+# How many reverse proxies (nginx) add to X-Forwarded-For; 0 = trust REMOTE_ADDR only. The access
+# log records the client address found this way.
+CIVICGRID_PROXY_COUNT = int(os.environ.get("CIVICGRID_PROXY_COUNT", 0))
+# Access log retention (days); never below 184 (six months), whatever is configured.
+CIVICGRID_ACCESS_LOG_RETENTION_DAYS = int(os.environ.get("CIVICGRID_ACCESS_LOG_RETENTION_DAYS", 365))
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -59,9 +79,14 @@ INSTALLED_APPS = [
     "civicgrid.taxonomy",
     "civicgrid.cases",
     "civicgrid.intake",
+    "civicgrid.disputes",
+    "civicgrid.dedup",
+    "civicgrid.triage",
     "civicgrid.analytics",
+    "civicgrid.registry",
     "civicgrid.web",
     "civicgrid.demo",
+    "civicgrid.audit",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +194,16 @@ SPECTACULAR_SETTINGS = {
         "CategoryKindEnum": "civicgrid.taxonomy.models.CategoryKind",
         "CaseStateEnum": "civicgrid.cases.workflow.State",
         "AssignmentStateEnum": "civicgrid.cases.workflow.AssignmentState",
+        "DisputeRiskLevelEnum": "civicgrid.disputes.models.RiskLevel",
+        "DisputeFailureRouteEnum": "civicgrid.disputes.models.FailureRoute",
+        "DisputePartyRoleEnum": "civicgrid.disputes.models.PartyRole",
+        "DisputeOutcomeEnum": "civicgrid.disputes.models.Outcome",
+        "MediationMethodEnum": "civicgrid.disputes.models.MediationMethod",
+        "MediationSessionResultEnum": "civicgrid.disputes.models.SessionResult",
+        "JudicialConfirmationStateEnum": "civicgrid.disputes.models.ConfirmationState",
+        "FollowUpPerformanceEnum": "civicgrid.disputes.models.Performance",
+        "RiskReviewDecisionEnum": "civicgrid.disputes.models.ReviewDecision",
+        "VisitItemKindEnum": "civicgrid.registry.models.ItemKind",
     },
 }
 
@@ -181,9 +216,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {"task": "civicgrid.cases.tasks.sweep_deadlines_task", "schedule": 60.0},
     "webhooks-retry": {"task": "civicgrid.webhooks.tasks.retry_due_deliveries", "schedule": 60.0},
+    "intake-callbacks-retry": {"task": "civicgrid.intake.tasks.retry_due_callbacks", "schedule": 60.0},
     "purge-idempotency-records": {
         "task": "civicgrid.core.tasks.purge_idempotency_records_task", "schedule": 3600.0,
     },
+    "purge-access-log": {"task": "civicgrid.audit.tasks.purge_access_log_task", "schedule": 86400.0},
+    "disputes-windows": {"task": "civicgrid.disputes.tasks.sweep_disputes_task", "schedule": 300.0},
+    # 智能分拨: retrain when enough new filings arrived (the task checks; cheap when nothing is new).
+    "retrain-classifier": {"task": "civicgrid.triage.tasks.retrain_classifier_task", "schedule": 3600.0},
 }
 # The embedded mode has no beat: civicgrid.core.scheduler runs this same schedule in the serving process.
 CIVICGRID_INPROCESS_SCHEDULER = env_bool(
@@ -214,6 +254,22 @@ CIVICGRID_MAP_TILE_URL = os.environ.get("CIVICGRID_MAP_TILE_URL", "")
 CIVICGRID_MAP_TILE_ATTRIBUTION = os.environ.get("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
 # Centre levels whose overdue, still undispatched cases the sweep escalates to the next level.
 CIVICGRID_AUTO_ESCALATE_LEVELS = tuple(env_list("CIVICGRID_AUTO_ESCALATE_LEVELS", "community"))
+# Dispatch classifier (智能分拨, docs/classifier.md): confidence from which a predicted category is
+# applied at intake without a person; how often a process re-reads the active model; training caps.
+CIVICGRID_CLASSIFIER_THRESHOLD = float(os.environ.get("CIVICGRID_CLASSIFIER_THRESHOLD", 0.8))
+CIVICGRID_CLASSIFIER_RECHECK_SECONDS = float(os.environ.get("CIVICGRID_CLASSIFIER_RECHECK_SECONDS", 30))
+CIVICGRID_CLASSIFIER_MAX_PER_CATEGORY = int(os.environ.get("CIVICGRID_CLASSIFIER_MAX_PER_CATEGORY", 150))
+CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW = int(os.environ.get("CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW", 50))
+# Classify reports without a category at intake (off in the test suite unless a test turns it on).
+CIVICGRID_CLASSIFY_AT_INTAKE = env_bool("CIVICGRID_CLASSIFY_AT_INTAKE", not env_bool("CIVICGRID_TESTING"))
+# Duplicate merging (重复件合并, docs/duplicates.md): where to look (per-category overrides in the
+# admin), and the scores above which a report is merged automatically / shown to the dispatcher.
+CIVICGRID_DEDUP_RADIUS_M = float(os.environ.get("CIVICGRID_DEDUP_RADIUS_M", 150))
+CIVICGRID_DEDUP_WINDOW_HOURS = float(os.environ.get("CIVICGRID_DEDUP_WINDOW_HOURS", 72))
+CIVICGRID_DEDUP_AUTO_MERGE_SCORE = float(os.environ.get("CIVICGRID_DEDUP_AUTO_MERGE_SCORE", 0.68))
+CIVICGRID_DEDUP_SUGGEST_SCORE = float(os.environ.get("CIVICGRID_DEDUP_SUGGEST_SCORE", 0.4))
+# How soon other processes notice duplicate search rules edited in the admin.
+CIVICGRID_DEDUP_RULES_RECHECK_SECONDS = float(os.environ.get("CIVICGRID_DEDUP_RULES_RECHECK_SECONDS", 60))
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-BENCHES = ["locator", "intake", "pages"]
+BENCHES = ["locator", "intake", "pages", "bulk_import", "registry_import", "personal_data", "dedup", "classifier"]
 # Page timings need the two-year demo history (issue 5); below this many cases it is loaded.
 HISTORY_MIN_CASES = 10_000
 

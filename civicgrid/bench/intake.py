@@ -91,11 +91,17 @@ def _grid_points(count: int, rng: random.Random) -> list[tuple[float, float]]:
 
 
 def _reports(count: int, prefix: str, auto: list, routed: list, rng: random.Random) -> list[dict]:
+    """Reports worded the way the demo history words them (several registers, colloquial, typos):
+    a templated sentence would make every report near-identical to the duplicate check. Reports
+    without a category describe a random matter, which the classifier then has to read."""
     from civicgrid.cases.models import Channel, Urgency
+    from civicgrid.demo.history_text import CITIZEN, COVERED_CATEGORIES, FIELD, HOTLINE, report_text
 
-    channels = [Channel.HOTLINE_12345, Channel.DIGITAL_CITY, Channel.GRID_PATROL, Channel.WECHAT, Channel.WEB]
+    covered = set(COVERED_CATEGORIES)
+    worded = sorted(covered)
+    channels = [(Channel.HOTLINE_12345, HOTLINE), (Channel.DIGITAL_CITY, FIELD), (Channel.GRID_PATROL, FIELD),
+                (Channel.WECHAT, CITIZEN), (Channel.WEB, CITIZEN)]
     surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-    places = ["小区门口", "公交站旁", "菜市场东侧", "学校南门", "人行道上", "路口西北角", "公园入口"]
     reports = []
     for i, (lon, lat) in enumerate(_grid_points(count, rng)):
         roll = rng.random()
@@ -104,12 +110,17 @@ def _reports(count: int, prefix: str, auto: list, routed: list, rng: random.Rand
             category = rng.choice(auto)
         elif roll < 1 - NO_CATEGORY_SHARE:
             category = rng.choice(routed)
-        name = category.name if category is not None else "群众反映问题"
+        channel, register = rng.choice(channels)
+        key = (category.kind, category.code) if category is not None else rng.choice(worded)
+        if key in covered:
+            title, description = report_text(key, rng, register=register)
+        else:
+            title, description = category.name, f"{category.major_name}：{category.name}需要处理。"
         body = {
-            "channel": str(rng.choice(channels)),
+            "channel": str(channel),
             "external_id": f"{prefix}{i:06d}",
-            "title": f"{name}：{rng.choice(places)}",
-            "description": f"市民来电反映{rng.choice(places)}{name}，请尽快处理。",
+            "title": title[:200],
+            "description": description,
             "lon": lon, "lat": lat,
             "urgency": str(Urgency.URGENT if rng.random() < 0.1 else Urgency.NORMAL),
             "reporter_name": rng.choice(surnames) + rng.choice("先生女士"),
@@ -131,12 +142,17 @@ def _free_port() -> int:
 
 
 def _start_server(workers: int, threads: int, log_path: str) -> tuple[subprocess.Popen, int]:
+    from django.conf import settings
+
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "civicgrid.settings",
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+        # DEBUG off needs explicit personal-data keys: the same ones this process uses.
+        "CIVICGRID_DATA_KEYS": ",".join(settings.CIVICGRID_DATA_KEYS),
+        "CIVICGRID_BLIND_INDEX_KEY": settings.CIVICGRID_BLIND_INDEX_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "CIVICGRID_INPROCESS_SCHEDULER": "0",
         "LOG_LEVEL": "WARNING",
@@ -279,6 +295,8 @@ class _Sampler:
     def __init__(self, url: str, server_pid: int):
         self.url, self.server_pid = url, server_pid
         self.active = self.waiting = 0
+        # What the waiting backends wait on (lock type and the statement), to find the queue.
+        self.waits: dict[str, int] = {}
         self.stop = threading.Event()
 
     def _backends(self, conn) -> list[int]:
@@ -299,6 +317,13 @@ class _Sampler:
                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchone()
                 self.active += active
                 self.waiting += waiting
+                if waiting:
+                    for event, query in conn.execute(
+                        "SELECT wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock' "
+                        "AND pid <> pg_backend_pid()").fetchall():
+                        key = f"{event}: {query}"
+                        self.waits[key] = self.waits.get(key, 0) + 1
                 tick += 1
                 if tick % 10 == 0:  # backends come and go (CONN_MAX_AGE): follow them
                     self.pg_last.update(_cpu_seconds(self._backends(conn)))
@@ -404,10 +429,14 @@ def _raw_baseline(url: str, prefix: str) -> dict:
 def _mark_auto_dispatch(count: int, rng: random.Random) -> tuple[list, list]:
     """Mark ``count`` random active categories for auto-dispatch (through the taxonomy action);
     returns (marked, the others that were not marked before)."""
+    from civicgrid.demo.history_text import COVERED_CATEGORIES
     from civicgrid.taxonomy.actions import save_category
     from civicgrid.taxonomy.models import Category
 
-    unmarked = list(Category.objects.filter(is_active=True, auto_dispatch=False).order_by("pk"))
+    # The matters the demo history words (the common ones); their reports read like real ones.
+    covered = set(COVERED_CATEGORIES)
+    unmarked = [c for c in Category.objects.filter(is_active=True, auto_dispatch=False).order_by("pk")
+                if (c.kind, c.code) in covered]
     marked = rng.sample(unmarked, min(count, len(unmarked)))
     for category in marked:
         category.auto_dispatch = True
@@ -434,6 +463,8 @@ def _cleanup(prefix: str, counters_before: dict, token_created) -> int:
     # Bench data only: no action deletes cases (their events, tasks and notifications cascade).
     deleted = Case.objects.filter(external_id__startswith=prefix).count()
     steps = [
+        # Reports merged into another bench case go first: a merge's parent is protected.
+        lambda: Case.objects.filter(external_id__startswith=prefix, parent__isnull=False).delete(),
         lambda: Case.objects.filter(external_id__startswith=prefix).delete(),
         lambda: IdempotencyRecord.objects.filter(key__startswith=prefix).delete(),
         lambda: _restore_counters(CaseNumberCounter, counters_before),
@@ -552,6 +583,7 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
         "postgres_cpu_ms_per_case": round(sampler.pg_cpu / ok * 1000, 1) if ok else float("nan"),
         "client_cpu_ms_per_case": round(sampler.client_cpu / ok * 1000, 1) if ok else float("nan"),
         "lock_wait_share": round(sampler.waiting / sampler.active, 3) if sampler.active else 0.0,
+        "lock_waits": sorted(sampler.waits.items(), key=lambda kv: -kv[1])[:4],
     }
     # What 2 idle cores could do at this CPU cost per case (the machine may be shared).
     cpu_seconds = sampler.server_cpu + sampler.pg_cpu + sampler.client_cpu
@@ -575,6 +607,8 @@ def _print(f: dict, failures: list[str], raw_errors: list[str], log_path: str) -
     print(f"  CPU per case: server {f['server_cpu_ms_per_case']} ms, PostgreSQL backends "
           f"{f['postgres_cpu_ms_per_case']} ms, client {f['client_cpu_ms_per_case']} ms; "
           f"backends waiting for a lock: {f['lock_wait_share']:.0%} of active samples")
+    for what, samples in f["lock_waits"]:
+        print(f"    waiting on {what} ({samples} samples)")
     print(f"  CPU-bound ceiling on 2 idle cores at that cost: {f['cpu_bound_ceiling_per_s']} cases/s "
           f"(load average at the end: {os.getloadavg()[0]:.1f})")
     print(f"raw INSERT, one transaction per row, {f['concurrency']} connections: {f['raw_rows_per_s']:,.1f} rows/s; "

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.text import format_lazy
@@ -67,7 +67,7 @@ from civicgrid.cases.workflow import (
 from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import code_in_jurisdiction
 from civicgrid.org.models import CommandCentre, Department, Role, User
-from civicgrid.org.permissions import PermissionDenied, require_permission
+from civicgrid.org.permissions import PermissionDenied, has_permission, require_permission
 from civicgrid.org.selectors import centre_chain, responsible_centre
 from civicgrid.regions.models import Region
 from civicgrid.taxonomy.models import RequestType, TimeUnit
@@ -272,6 +272,17 @@ def _send_department_events(department_ids: list[int], event_type: str, payload:
         enqueue_department_event(department, event_type, payload)
 
 
+def _intake_feedback(case: Case, action: str, **data) -> None:
+    """After commit, tell the channel the case came from (12345 回传: 签收, 阶段答复, 办结答复,
+    退回); a failure there never undoes the committed action."""
+    def send():
+        from civicgrid.intake.feedback import case_changed
+
+        case_changed(case.pk, action, data)
+
+    transaction.on_commit(send, robust=True)
+
+
 def _notify_centre(case: Case, kind: str, centre_id: int | None = None, **params) -> None:
     """The dispatchers of the owning centre (or of ``centre_id``)."""
     centre_id = centre_id or case.owner_centre_id
@@ -300,11 +311,21 @@ def _next_case_number(region_code: str, moment: datetime) -> str:
     concurrent reports in the same district and day queue for it instead of colliding."""
     district = region_code[:6]
     day = timezone.localdate(moment)
-    counter, _created = CaseNumberCounter.objects.get_or_create(district_code=district, day=day)
-    counter = CaseNumberCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{district}-{day:%Y%m%d}-{counter.last:05d}"
+    return f"{district}-{day:%Y%m%d}-{_advance_counter(district, day, 1):05d}"
+
+
+def _advance_counter(district: str, day, count: int) -> int:
+    """Take ``count`` numbers of the district's day in one statement (create-or-increment, both
+    PostgreSQL and SQLite): the row stays locked to the end of the transaction. Returns the last."""
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (district_code, day, last) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
+            "RETURNING last",
+            [district, day, count],
+        )
+        return cursor.fetchone()[0]
 
 
 # --- report, file, reject, merge ----------------------------------------------------------------
@@ -359,31 +380,50 @@ def report_case(
             )})
     moment = reported_at or timezone.now()
     with transaction.atomic():
-        if external_id:
-            existing = Case.objects.filter(channel=channel, external_id=external_id).first()
-            if existing is not None:
-                return existing
         case = Case(
-            number=_next_case_number(region_code, moment), channel=channel, external_id=external_id,
+            channel=channel, external_id=external_id,
             request_type=request_type, category=category, urgency=urgency, title=title,
             description=description, lon=lon, lat=lat, address=address, region_code=region_code,
             reporter_name=reporter_name, reporter_phone=reporter_phone,
             owner_centre=responsible_centre(region_code), state=State.REPORTED, reported_at=moment,
         )
         _set_stage(case, moment, deadlines.file_deadline(case, moment))
+        if category is not None:
+            # Known now: stored with the insert instead of by a second write.
+            case.routing_suggestion = routing.suggest(case)
         try:
+            # The number is taken last, right before the insert (the district's counter row stays
+            # locked until commit), and is given back with the savepoint when the insert fails.
             with transaction.atomic():
+                case.number = _next_case_number(region_code, moment)
                 case.save(force_insert=True)
         except IntegrityError:
-            # Another request reported the same external id at the same moment.
+            # This channel reported this external id before (a retry), or at the same moment.
             if external_id:
                 existing = Case.objects.filter(channel=channel, external_id=external_id).first()
                 if existing is not None:
                     return existing
             raise
         _event(case, Action.REPORT, "", actor, channel=channel, external_id=external_id)
+        # 智能分拨: no category given → the classifier's best three are kept for the dispatcher, and
+        # the best becomes the category when it is confident enough.
+        from civicgrid.triage.actions import classify_new_case  # the triage app builds on this module
+
+        classify_new_case(case)
+        if category is None and case.category_id is not None:
+            # The classifier gave the category: the filing clock follows that category's SLA
+            # rule, and the matrix can route it.
+            _set_stage(case, moment, deadlines.file_deadline(case, moment))
+            case.routing_suggestion = routing.suggest(case)
+            _save(case, "routing_suggestion", *STAGE_FIELDS)
+        # One incident, one case: a clear duplicate of an open case is merged into it here (after
+        # classification, which may set the category); likely ones wait for the dispatcher.
+        from civicgrid.dedup.actions import check_new_report  # the dedup app builds on this module
+
+        if (merged := check_new_report(case)) is not None:
+            return merged
         if case.category_id is not None:
-            suggestion = _record_routing(case)
+            suggestion = case.routing_suggestion
             if suggestion["auto"]:
                 # 智能派单: the matrix names exactly one department; no person needs to file it.
                 return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True)
@@ -451,6 +491,7 @@ def reject_case(case: Case, reason: str, actor: User | None) -> Case:
         locked.closed_at = timezone.now()
         _save(locked, "state", "closed_at", *STAGE_FIELDS)
         _event(locked, Action.REJECT, before, actor, reason)
+        _intake_feedback(locked, Action.REJECT, reason=reason)
     return locked
 
 
@@ -479,6 +520,39 @@ def merge_case(case: Case, into: Case, actor: User | None, note: str = "") -> Ca
         locked.closed_at = timezone.now()
         _save(locked, "state", "parent", "closed_at", *STAGE_FIELDS)
         _event(locked, Action.MERGE, before, actor, note, into=target_case.pk, into_number=target_case.number)
+        # The open case's timeline lists every report merged into it, with its channel: one
+        # incident reported three ways shows three reporters and three channels.
+        _event(target_case, Overlay.MERGED_IN, target_case.state, actor, note, merged_case=locked.pk,
+               merged_case_number=locked.number, channel=locked.channel, external_id=locked.external_id,
+               reported_at=locked.reported_at.isoformat(),
+               has_reporter=bool(locked.reporter_name or locked.reporter_phone))
+    return locked
+
+
+def unmerge_case(case: Case, actor: User, reason: str) -> Case:
+    """撤销合并: ``case`` was merged by mistake; it becomes a case of its own again, in the state it
+    had before the merge (reported, with a fresh filing clock), and the case it was merged into
+    records that the report left."""
+    reason = _required_text("reason", reason)
+    with transaction.atomic():
+        parent_pk = Case.objects.filter(pk=case.pk).values_list("parent_id", flat=True).first()
+        pks = sorted(pk for pk in {case.pk, parent_pk} if pk is not None)
+        locked_by_pk = {pk: _lock_case(pk) for pk in pks}
+        locked = locked_by_pk[case.pk]
+        _authorize(actor, Action.UNMERGE, locked)
+        target = _check(locked, Action.UNMERGE, case.state)
+        parent = locked_by_pk.get(locked.parent_id)
+        if parent is None:  # merged elsewhere between the read and the lock
+            raise _conflict(locked)
+        before, locked.state = locked.state, target
+        locked.parent = None
+        locked.closed_at = None
+        now = timezone.now()
+        _set_stage(locked, now, deadlines.file_deadline(locked, now), now)
+        _save(locked, "state", "parent", "closed_at", *STAGE_FIELDS)
+        _event(locked, Action.UNMERGE, before, actor, reason, parent=parent.pk, parent_number=parent.number)
+        _event(parent, Overlay.UNMERGED_OUT, parent.state, actor, reason, merged_case=locked.pk,
+               merged_case_number=locked.number, channel=locked.channel)
     return locked
 
 
@@ -583,6 +657,7 @@ def _resolve(case: Case, assignments: list[Assignment], actor, seen_state) -> No
     _set_stage(case, case.resolved_at, deadlines.verify_deadline(case, case.resolved_at))
     _save(case, "state", "resolved_at", *STAGE_FIELDS)
     _event(case, Action.REPORT_RESULT, before, actor, _("All departments have reported."), resolved=True)
+    _intake_feedback(case, Action.REPORT_RESULT, resolved=True)
     _notify_centre(case, NotificationKind.CASE_RESOLVED)
 
 
@@ -602,6 +677,8 @@ def sign_for(assignment: Assignment, actor: User) -> Assignment:
             _set_stage(case, locked.clock_started_at, case.due_at)
             _save(case, "state", *STAGE_FIELDS)
         _event(case, Action.SIGN_FOR, before, actor, **_assignment_data(locked))
+        if locked.is_lead:
+            _intake_feedback(case, Action.SIGN_FOR, department=locked.department_id)
     return locked
 
 
@@ -756,9 +833,11 @@ def reopen_window() -> timedelta:
     return timedelta(days=float(getattr(settings, "CIVICGRID_REOPEN_WINDOW_DAYS", 7)))
 
 
-def reopen_case(case: Case, reason: str, actor: User) -> Case:
+def reopen_case(case: Case, reason: str, actor: User, *, follow_up_visit: int | None = None) -> Case:
     """重办: a closed case goes back to its lead department — only when the reporter rated this
-    closure unsatisfied (不满意) and the reopen window since that rating has not passed."""
+    closure unsatisfied (不满意) and the reopen window since that rating has not passed, or when a
+    dispute's follow-up visit (回访, ``follow_up_visit``) found the agreement not performed (that
+    rule is checked by ``civicgrid.disputes.actions.record_follow_up``)."""
     reason = _required_text("reason", reason)
     with transaction.atomic():
         locked = _lock_case(case)
@@ -767,12 +846,14 @@ def reopen_case(case: Case, reason: str, actor: User) -> Case:
         target = _check(locked, Action.REOPEN, case.state)
         now = timezone.now()
         rating = CaseRating.objects.filter(case=locked).order_by("-issued_at", "-pk").first()
-        if rating is None or rating.rating != Rating.UNSATISFIED:
+        if follow_up_visit is not None:
+            rating = None
+        elif rating is None or rating.rating != Rating.UNSATISFIED:
             raise DomainError(
                 _("A case can be reopened only after its reporter rated the closure unsatisfied."),
                 code="reopen_not_allowed",
             )
-        if now - rating.rated_at > reopen_window():
+        elif now - rating.rated_at > reopen_window():
             raise DomainError(
                 format_lazy(_("The unsatisfied rating is older than {days} days; the case can no longer be "
                               "reopened."), days=getattr(settings, "CIVICGRID_REOPEN_WINDOW_DAYS", 7)),
@@ -782,7 +863,8 @@ def reopen_case(case: Case, reason: str, actor: User) -> Case:
         before, locked.state = locked.state, target
         locked.closed_at = locked.resolved_at = None
         _save(locked, "state", "closed_at", "resolved_at", "due_at", *STAGE_FIELDS)
-        _event(locked, Action.REOPEN, before, actor, reason, rating=rating.pk, **_assignment_data(lead))
+        grounds = {"rating": rating.pk} if rating is not None else {"follow_up_visit": follow_up_visit}
+        _event(locked, Action.REOPEN, before, actor, reason, **grounds, **_assignment_data(lead))
         _notify_departments(locked, NotificationKind.CASE_REOPENED, [lead.department_id])
     return locked
 
@@ -807,8 +889,32 @@ def cancel_case(case: Case, reason: str, actor: User) -> Case:
         _set_stage(locked, None, None)
         _save(locked, "state", "closed_at", "suspended_at", *STAGE_FIELDS)
         _event(locked, Action.CANCEL, before, actor, reason, released=[a.pk for a in released])
+        _intake_feedback(locked, Action.CANCEL, reason=reason)
         _notify_departments(locked, NotificationKind.CASE_CANCELLED, [a.department_id for a in released])
     return locked
+
+
+def post_stage_reply(case: Case, text: str, actor: User) -> CaseEvent:
+    """阶段答复: a progress note on an open case, from the lead department (a member of a department
+    with an active task) or a dispatcher; on the timeline, and sent on to 12345 when it came from there."""
+    text = _required_text("text", text)
+    with transaction.atomic():
+        locked = _lock_case(case)
+        if actor is None:
+            raise DomainError(_("A member of staff must perform this action."), code="actor_required")
+        if not _can_see(actor, locked):
+            raise Http404
+        on_task = Assignment.objects.filter(
+            case=locked, department_id=actor.department_id, state__in=ACTIVE_ASSIGNMENT_STATES).exists()
+        if not (has_permission(actor, "case.dispatch")
+                or (has_permission(actor, "case.report_result") and actor.department_id and on_task)):
+            raise PermissionDenied(_("Only a dispatcher or a department on the case may reply."),
+                                   code="permission_denied")
+        if locked.state not in OPEN_STATES:
+            raise illegal_transition(locked.state, Overlay.STAGE_REPLY)
+        event = _event(locked, Overlay.STAGE_REPLY, locked.state, actor, text)
+        _intake_feedback(locked, Overlay.STAGE_REPLY, text=text)
+    return event
 
 
 def mark_notification_read(notification: Notification, actor: User) -> Notification:
@@ -1522,7 +1628,9 @@ def rate_case_by_tracking(tracking_token: str, rating: str, comment: str = "") -
                    .values_list("case_id", flat=True).first())
         if case_id is None:
             raise Http404
-        case = _lock_case(case_id)
+        from civicgrid.dedup.selectors import outcome_case  # a merged report rates the case it joined
+
+        case = _lock_case(outcome_case(Case.objects.get(pk=case_id)).pk)
         locked = CaseRating.objects.select_for_update().filter(case=case).order_by("-issued_at", "-pk").first()
         if case.state != State.CLOSED or locked is None:
             raise DomainError(_("The case can be rated once it is closed."), code="not_closed")

@@ -1,6 +1,7 @@
 """Cases in the admin are read-only: every change goes through ``civicgrid.cases.actions``."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.models import (
     Assignment,
@@ -11,6 +12,7 @@ from civicgrid.cases.models import (
     Notification,
     Supervision,
 )
+from civicgrid.core.fields import masked_value
 
 
 class ReadOnlyMixin:
@@ -49,6 +51,13 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "reported_at"
     list_select_related = ["category", "owner_centre"]
     inlines = [AssignmentInline, CaseEventInline]
+    # Personal data stays masked here too; unmasking is a logged action (docs/personal-data.md).
+    exclude = ["reporter_name", "reporter_phone", "reporter_phone_hash"]
+    readonly_fields = ["reporter_masked"]
+
+    @admin.display(description=_("reporter"))
+    def reporter_masked(self, case):
+        return " · ".join(v for v in (masked_value(case, "reporter_name"), masked_value(case, "reporter_phone")) if v)
 
 
 @admin.register(Assignment)

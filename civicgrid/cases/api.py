@@ -23,6 +23,7 @@ from civicgrid.cases.filters import CaseFilter
 from civicgrid.cases.models import Case, Urgency
 from civicgrid.core.api import DomainError
 from civicgrid.core.idempotency import OPENAPI_PARAMETER, idempotent
+from civicgrid.org.models import Role
 
 
 def _err(description: str) -> OpenApiResponse:
@@ -39,14 +40,20 @@ E422 = _err("A rule refused the step (`illegal_transition` names the state and t
 ACTION_ERRORS = {400: E400, 403: E403, 404: E404, 409: E409, 422: E422}
 
 
-def case_body(request, case: Case, rating_token: str | None = None) -> dict:
-    """The case as its detail page sees it, re-read through the caller's scope."""
-    case = selectors.case_detail(request.user, case.pk)
+def case_body(request, case: Case, rating_token: str | None = None, *, created: bool = False) -> dict:
+    """The case as its detail page sees it, re-read through the caller's scope; a case this very
+    request ``created`` (inside the caller's jurisdiction, which ``report_case`` checked) is
+    rendered from the object in hand, and cannot have requests or supervisions yet."""
+    if created and request.user.role != Role.DEPARTMENT_HANDLER:
+        requests, supervisions = [], []
+    else:
+        case = selectors.case_detail(request.user, case.pk)
+        requests, supervisions = selectors.requests_of(case), selectors.supervisions_of(case)
     return s.CaseDetailSerializer(case, context={
         "timeline": selectors.timeline(case),
         "assignments": selectors.assignments_of(case),
-        "requests": selectors.requests_of(case),
-        "supervisions": selectors.supervisions_of(case),
+        "requests": requests,
+        "supervisions": supervisions,
         "available_actions": selectors.available_actions(request.user, case),
         "rating_token": rating_token,
     }).data
@@ -104,8 +111,9 @@ class CaseListCreate(generics.GenericAPIView):
         data = _valid(s.CaseCreateSerializer, request)
         started = timezone.now()
         case = _call(actions.report_case, actor=request.user, **data)
+        created = case.created_at >= started
         try:
-            body = case_body(request, case)
+            body = case_body(request, case, created=created)
         except Http404:
             # report_case found this channel's external id on a case the caller cannot see.
             raise DomainError(
@@ -113,7 +121,6 @@ class CaseListCreate(generics.GenericAPIView):
                 code="external_id_taken", status_code=status.HTTP_409_CONFLICT,
                 fields={"external_id": [s._error(_("Already used on this channel."), "taken")]},
             ) from None
-        created = case.created_at >= started
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -222,6 +229,10 @@ EscalateView = _action_view(
 SuperviseView = _action_view(
     "supervise", "Issue a supervision notice (督办)", s.SuperviseSerializer,
     lambda c, d, u: actions.supervise_case(c, d["level"], d["note"], u),
+)
+StageReplyView = _action_view(
+    "stage_reply", "Post a progress reply (阶段答复; sent on to 12345 for its work orders)", s.ResultSerializer,
+    lambda c, d, u: actions.post_stage_reply(c, d["text"], u),
 )
 
 SignForView = _assignment_view(

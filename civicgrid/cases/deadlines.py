@@ -38,8 +38,16 @@ def stage_limits(case) -> dict[str, tuple[Decimal, str]]:
         return {}
     from civicgrid.taxonomy.selectors import sla_limits
 
+    # One action sets several deadlines of the same case (file, dispatch, sign-for, handle): the
+    # case object keeps the limits while its category and urgency stay the same.
+    key = (case.category_id, case.urgency)
+    memo = getattr(case, "_stage_limits", None)
+    if memo is not None and memo[0] == key:
+        return memo[1]
     limits = sla_limits(case.category, case.urgency == "urgent")
-    return {stage: (limit.amount, limit.unit) for stage, limit in limits.items() if stage in STAGES}
+    found = {stage: (limit.amount, limit.unit) for stage, limit in limits.items() if stage in STAGES}
+    case._stage_limits = (key, found)
+    return found
 
 
 def _deadline(case, stage: str, start: datetime) -> datetime | None:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.models import Case, Channel, SlaStatus, Urgency
 from civicgrid.cases.workflow import State
+from civicgrid.core.fields import blind_lookup
 from civicgrid.org.selectors import region_filter_prefix
 from civicgrid.taxonomy.models import CategoryKind
 
@@ -34,16 +35,23 @@ class CaseFilter(django_filters.FilterSet):
         field_name="reported_at", lookup_expr="lt", label=_("reported before (ISO 8601)"),
     )
     q = django_filters.CharFilter(method="filter_text", label=_("text in the number, title or description"))
+    reporter_phone = django_filters.CharFilter(
+        method="filter_reporter_phone", label=_("reporter phone, exact (searched by its keyed hash)"),
+    )
 
     class Meta:
         model = Case
         fields = [
             "state", "sla_status", "channel", "urgency", "category", "category_kind", "category_code",
-            "region", "reported_from", "reported_to", "q",
+            "region", "reported_from", "reported_to", "q", "reporter_phone",
         ]
 
     def filter_region(self, queryset, name, value):
         return queryset.filter(region_code__startswith=region_filter_prefix(value)) if value else queryset
+
+    def filter_reporter_phone(self, queryset, name, value):
+        # Never a plaintext comparison: the phone column is encrypted (docs/personal-data.md).
+        return queryset.filter(**blind_lookup(Case, "reporter_phone", value)) if value.strip() else queryset
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

@@ -17,6 +17,8 @@ from civicgrid.cases.workflow import (
     AssignmentState,
     State,
 )
+from civicgrid.core.crypto import PHONE
+from civicgrid.core.fields import BlindIndexField, EncryptedCharField
 from civicgrid.taxonomy.models import RequestType, TimeUnit
 
 
@@ -71,9 +73,11 @@ class Case(models.Model):
     # The code of the finest region (usually a grid) containing the case: "everything in a
     # district" is one prefix range scan on this column.
     region_code = models.CharField(_("region code"), max_length=15)
-    # Stored as given for now; issue 7 (personal data) moves these to encrypted storage.
-    reporter_name = models.CharField(_("reporter name"), max_length=100, blank=True)
-    reporter_phone = models.CharField(_("reporter phone"), max_length=32, blank=True)
+    # Personal data (docs/personal-data.md): encrypted at rest, shown masked, unmasked only through
+    # civicgrid.audit.actions.reveal (logged); exact search by phone through its blind index.
+    reporter_name = EncryptedCharField(_("reporter name"), max_length=100, blank=True, mask="name")
+    reporter_phone = EncryptedCharField(_("reporter phone"), max_length=32, blank=True, mask="phone")
+    reporter_phone_hash = BlindIndexField(source="reporter_phone", kind=PHONE)
     owner_centre = models.ForeignKey(
         "org.CommandCentre", verbose_name=_("owning command centre"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="cases",

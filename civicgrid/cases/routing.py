@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone, translation
 
-from civicgrid.org.selectors import departments_of_kind_for
+from civicgrid.org.selectors import departments_of_kinds_for
 
 # Why a suggestion was not dispatched automatically (``ready``: it was, or would be).
 READY = "ready"
@@ -54,7 +54,8 @@ def suggest(case) -> dict:
     if explanation.rule is None:
         result["reason"] = NO_RULE
         return result
-    leads = departments_of_kind_for(explanation.lead_kind, case.region_code)
+    found_by_kind = departments_of_kinds_for([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)
+    leads = found_by_kind[explanation.lead_kind]
     result["lead_candidates"] = [d.pk for d in leads]
     if not leads:
         result["reason"] = NO_LEAD_DEPARTMENT
@@ -64,7 +65,7 @@ def suggest(case) -> dict:
         return result
     result["lead_department"] = leads[0].pk
     for kind in explanation.assisting_kinds:
-        found = departments_of_kind_for(kind, case.region_code)
+        found = found_by_kind[kind]
         if len(found) == 1 and found[0].pk != leads[0].pk:
             result["assisting_departments"].append(found[0].pk)
         else:

@@ -1,6 +1,7 @@
 """Shapes of the cases API: what a request must look like (input serializers check form only; the
 actions check the rules) and how a case is rendered (reporter data always masked)."""
 
+import copy
 from datetime import timedelta
 
 from django.utils import timezone
@@ -22,7 +23,7 @@ from civicgrid.cases.workflow import AssignmentRole, AssignmentState
 from civicgrid.core.geo import CRS_WGS84, SUPPORTED_CRS
 from civicgrid.core.identifiers import mask_name, mask_phone, normalize_mobile, validate_mobile
 from civicgrid.org.models import Department
-from civicgrid.regions.locator import locate
+from civicgrid.regions.locator import locate_code
 from civicgrid.regions.resolver import resolve_address
 from civicgrid.taxonomy.models import Category, CategoryKind, RequestType, TimeUnit
 
@@ -72,9 +73,43 @@ class CategoryRefMixin(serializers.Serializer):
         return None
 
 
-class CaseCreateSerializer(CategoryRefMixin):
-    """A report. The place is a point (``lon``/``lat``, WGS-84 unless ``crs`` says ``gcj02``)
-    and/or an ``address``; the point wins when both are given."""
+class PlaceMixin(serializers.Serializer):
+    """A place given as a point (``lon``/``lat``, WGS-84 unless ``crs`` says ``gcj02``) and/or an
+    ``address``; the point wins when both are given. ``_place(data)`` sets ``region_code`` (and
+    the point in WGS-84) or raises the field's error."""
+
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    crs = serializers.ChoiceField(choices=SUPPORTED_CRS, default=CRS_WGS84)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def _place(self, data) -> None:
+        lon, lat = data.get("lon"), data.get("lat")
+        if (lon is None) != (lat is None):
+            missing = "lat" if lat is None else "lon"
+            raise serializers.ValidationError({missing: [_error(
+                _("Give both longitude and latitude."), "required")]})
+        crs = data.pop("crs")
+        if lon is not None:
+            located = locate_code(lon, lat, crs)
+            if located is None:
+                raise serializers.ValidationError({"location": [_error(
+                    _("No region of the platform contains this point."), "outside_regions")]})
+            # Stored in WGS-84 whatever datum the caller used (report_case checks the code exists).
+            data["region_code"], data["lon"], data["lat"] = located
+        elif data["address"].strip():
+            resolution = resolve_address(data["address"])
+            if resolution.code is None:
+                raise serializers.ValidationError({"address": [_error(
+                    _("No region of the platform could be recognised in this address."), "unresolved")]})
+            data["region_code"] = resolution.code
+        else:
+            raise serializers.ValidationError({"location": [_error(
+                _("Give a point (lon and lat) or an address."), "required")]})
+
+
+class CaseCreateSerializer(CategoryRefMixin, PlaceMixin):
+    """A report, at a place (see ``PlaceMixin``)."""
 
     channel = serializers.ChoiceField(choices=Channel.choices)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -82,10 +117,6 @@ class CaseCreateSerializer(CategoryRefMixin):
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
-    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    crs = serializers.ChoiceField(choices=SUPPORTED_CRS, default=CRS_WGS84)
-    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     reporter_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     reporter_phone = serializers.CharField(
         max_length=32, required=False, allow_blank=True, default="", validators=[validate_mobile],
@@ -102,28 +133,7 @@ class CaseCreateSerializer(CategoryRefMixin):
 
     def validate(self, data):
         data["category"] = self._category(data)
-        lon, lat = data.get("lon"), data.get("lat")
-        if (lon is None) != (lat is None):
-            missing = "lat" if lat is None else "lon"
-            raise serializers.ValidationError({missing: [_error(
-                _("Give both longitude and latitude."), "required")]})
-        crs = data.pop("crs")
-        if lon is not None:
-            location = locate(lon, lat, crs)
-            if location is None:
-                raise serializers.ValidationError({"location": [_error(
-                    _("No region of the platform contains this point."), "outside_regions")]})
-            # Stored in WGS-84 whatever datum the caller used.
-            data["lon"], data["lat"], data["region_code"] = location.lon, location.lat, location.code
-        elif data["address"].strip():
-            resolution = resolve_address(data["address"])
-            if resolution.code is None:
-                raise serializers.ValidationError({"address": [_error(
-                    _("No region of the platform could be recognised in this address."), "unresolved")]})
-            data["region_code"] = resolution.code
-        else:
-            raise serializers.ValidationError({"location": [_error(
-                _("Give a point (lon and lat) or an address."), "required")]})
+        self._place(data)
         return data
 
 
@@ -185,13 +195,25 @@ class RatingInputSerializer(serializers.Serializer):
 # --- output -----------------------------------------------------------------------------------
 
 
-class CategoryRefSerializer(serializers.ModelSerializer):
+class RenderSerializer(serializers.ModelSerializer):
+    """A read-side model serializer that builds its fields once per class: DRF introspects the
+    model again for every instance, and one case answer renders several of them."""
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built  # unbound fields; a race only builds them twice
+        return copy.deepcopy(built)
+
+
+class CategoryRefSerializer(RenderSerializer):
     class Meta:
         model = Category
         fields = ["id", "kind", "code", "name"]
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(RenderSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     category = CategoryRefSerializer(read_only=True, allow_null=True)
     owner_centre = serializers.CharField(source="owner_centre.name", default=None, read_only=True)
@@ -213,7 +235,7 @@ class CaseListSerializer(serializers.ModelSerializer):
         return mask_phone(case.reporter_phone) if case.reporter_phone else ""
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(RenderSerializer):
     action_label = serializers.CharField(source="get_action_display", read_only=True)
     actor = serializers.CharField(source="actor.username", default=None, read_only=True)
     from_state = serializers.CharField(read_only=True, help_text="A case state; empty for the report.")
@@ -224,13 +246,13 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["at", "action", "action_label", "from_state", "to_state", "actor", "note", "data"]
 
 
-class TaskDepartmentSerializer(serializers.ModelSerializer):
+class TaskDepartmentSerializer(RenderSerializer):
     class Meta:
         model = Department
         fields = ["id", "code", "name", "kind"]
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(RenderSerializer):
     department = TaskDepartmentSerializer(read_only=True)
     # Plain strings in the schema: one enum component per field name ("state") is all the schema
     # generator allows, and the case's state has it.
@@ -246,7 +268,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
         ]
 
 
-class CaseRequestSerializer(serializers.ModelSerializer):
+class CaseRequestSerializer(RenderSerializer):
     assignment = serializers.IntegerField(source="assignment_id", read_only=True)
     department = serializers.CharField(source="assignment.department.name", read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
@@ -259,7 +281,7 @@ class CaseRequestSerializer(serializers.ModelSerializer):
                   "requested_by", "requested_at", "decided_by", "decided_at", "decision_note"]
 
 
-class SupervisionSerializer(serializers.ModelSerializer):
+class SupervisionSerializer(RenderSerializer):
     department = serializers.CharField(source="department.name", default=None, read_only=True)
     centre = serializers.CharField(source="centre.name", default=None, read_only=True)
     issued_by = serializers.CharField(source="issued_by.username", default=None, read_only=True)

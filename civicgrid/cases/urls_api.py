@@ -24,6 +24,7 @@ urlpatterns = [
     path(_case + "reopen", api.ReopenView.as_view(), name="case-reopen"),
     path(_case + "escalate", api.EscalateView.as_view(), name="case-escalate"),
     path(_case + "supervise", api.SuperviseView.as_view(), name="case-supervise"),
+    path(_case + "stage-reply", api.StageReplyView.as_view(), name="case-stage-reply"),
     path(_task + "sign-for", api.SignForView.as_view(), name="assignment-sign-for"),
     path(_task + "return", api.ReturnView.as_view(), name="assignment-return"),
     path(_task + "report-result", api.ReportResultView.as_view(), name="assignment-report-result"),

@@ -37,6 +37,7 @@ class Action(models.TextChoices):
     FILE = "file", _("file")  # 立案
     REJECT = "reject", _("reject")  # 不予立案
     MERGE = "merge", _("merge")  # 合并
+    UNMERGE = "unmerge", _("undo a merge")  # 撤销合并
     DISPATCH = "dispatch", _("dispatch")  # 派遣
     SIGN_FOR = "sign_for", _("sign for")  # 签收
     RETURN = "return", _("return")  # 退单
@@ -75,7 +76,10 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     _t(Action.REPORT, [], State.REPORTED, "case.report", system_allowed=True),
     _t(Action.FILE, [State.REPORTED], State.FILED, "case.file"),
     _t(Action.REJECT, [State.REPORTED], State.REJECTED, "case.reject"),
-    _t(Action.MERGE, [State.REPORTED], State.MERGED, "case.merge"),
+    # The intake's duplicate check (civicgrid.dedup) merges a clear duplicate without a person.
+    _t(Action.MERGE, [State.REPORTED], State.MERGED, "case.merge", system_allowed=True),
+    # Undo a merge: the report is a case of its own again, in the state it had before (reported).
+    _t(Action.UNMERGE, [State.MERGED], State.REPORTED, "case.merge"),
     _t(Action.DISPATCH, [State.FILED], State.DISPATCHED, "case.dispatch", system_allowed=True),
     _t(Action.SIGN_FOR, [State.DISPATCHED], State.IN_PROGRESS, "case.sign_for"),
     _t(Action.RETURN, [State.DISPATCHED, State.IN_PROGRESS], State.FILED, "case.return"),
@@ -109,6 +113,22 @@ class Overlay(models.TextChoices):
     ESCALATE = "escalate", _("escalate")  # 升级
     RATE = "rate", _("rate")  # 回访评价
     ATTACH = "attach", _("attach a photo")  # 上传照片
+    STAGE_REPLY = "stage_reply", _("progress reply")  # 阶段答复 (sent on to 12345 when it came from there)
+    ALARM_REPEAT = "alarm_repeat", _("repeated alarm")  # 重复告警 (a sensor alarmed again within the window)
+    # dispute mediation (civicgrid.disputes)
+    DISPUTE_PROFILE = "dispute_profile", _("record the dispute")  # 纠纷登记
+    JOINT_MEDIATION = "joint_mediation", _("start joint mediation")  # 联调
+    MEDIATION_SESSION = "mediation_session", _("record a mediation session")  # 调解记录
+    MEDIATION_AGREEMENT = "mediation_agreement", _("record a mediation agreement")  # 调解协议
+    MEDIATION_FAILED = "mediation_failed", _("record a failed mediation")  # 调解不成
+    JUDICIAL_CONFIRMATION = "judicial_confirmation", _("judicial confirmation")  # 司法确认
+    FOLLOW_UP = "follow_up", _("follow-up visit")  # 回访
+    RISK_WARNING = "risk_warning", _("high-risk warning")  # 高危预警
+    RISK_REVIEW = "risk_review", _("risk review")  # 研判
+    # On the open case a duplicate was merged into / split off from (the duplicate's own timeline
+    # has the merge / unmerge step).
+    MERGED_IN = "merged_in", _("duplicate report merged in")  # 重复件并入
+    UNMERGED_OUT = "unmerged_out", _("duplicate report split off")  # 重复件撤销合并
 
 
 EVENT_CHOICES = Action.choices + Overlay.choices

@@ -10,7 +10,6 @@ def jurisdiction_prefixes(user) -> list[str] | None:
     """Code prefixes the user may see; ``None`` means everything (superusers and platform-wide
     administrators); an empty list means nothing."""
     from civicgrid.org.models import Role
-    from civicgrid.regions.models import significant_prefix
 
     if user is None or not user.is_authenticated or not user.is_active:
         return []
@@ -18,9 +17,21 @@ def jurisdiction_prefixes(user) -> list[str] | None:
         return None
     if user.role == Role.GRID_WORKER:
         return sorted(user.grid_assignments.values_list("grid__code", flat=True))
+    # A request asks this several times (scope, checks, the answer); the user object lives for
+    # one request, so it keeps the answer, keyed by what the answer depends on.
+    key = (user.role, user.jurisdiction_id, user.department_id, user.centre_id)
+    memo = getattr(user, "_jurisdiction_prefixes", None)
+    if memo is not None and memo[0] == key:
+        return list(memo[1]) if memo[1] is not None else None
+    prefixes = _staff_prefixes(user)
+    user._jurisdiction_prefixes = (key, tuple(prefixes) if prefixes is not None else None)
+    return prefixes
+
+
+def _staff_prefixes(user) -> list[str] | None:
     # Code and level only: this runs on every request, and a region row carries its boundary.
-    from civicgrid.org.models import CommandCentre, Department
-    from civicgrid.regions.models import Region
+    from civicgrid.org.models import CommandCentre, Department, Role
+    from civicgrid.regions.models import Region, significant_prefix
 
     region_id = user.jurisdiction_id
     if region_id is None and user.department_id:

@@ -326,9 +326,18 @@ def load_demo(*, prefix: str = catalogue.CITY_PREFIX) -> DemoSummary:
         _load_centres(prefix)
         clock.lap("departments and centres")
         extra_counts = _load_taxonomy()
+        from civicgrid.intake.actions import load_default_alarm_rules  # the intake app's default alarm rules
+
+        extra_counts.update(load_default_alarm_rules())
         clock.lap("taxonomy")
         logins = _load_logins()
         clock.lap("logins")
+        from civicgrid.disputes.demo import load_demo_disputes  # 矛盾纠纷 demo (its own module)
+
+        extra_counts.update(load_demo_disputes())
+        from civicgrid.registry.demo import load_demo_registry  # 三实 and 近邻串门 demo (its own module)
+
+        extra_counts.update(load_demo_registry())
         counts = _counts(prefix)
     return DemoSummary(
         counts=counts, extra_counts=extra_counts, logins=logins, seconds=round(time.perf_counter() - clock.start, 2), timings=clock.laps,

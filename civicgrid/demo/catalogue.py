@@ -127,4 +127,6 @@ DEMO_LOGINS: list[DemoLogin] = [
               grids=(f"{HUJING}001", f"{HUJING}002", f"{HUJING}003")),
     DemoLogin("mediator", Role.MEDIATOR, "集美区司法局侨英司法所 调解员",
               department=("350211002", Kind.JUDICIAL_OFFICE), jurisdiction=QIAOYING),
+    # Reads the personal-data access log and nothing else: no jurisdiction, so no cases or people.
+    DemoLogin("security_admin", Role.SECURITY_ADMIN, "平台安全管理员"),
 ]

@@ -54,6 +54,7 @@ from civicgrid.cases.workflow import (
     State,
 )
 from civicgrid.core import calendar
+from civicgrid.core.fields import blind_index_fields
 from civicgrid.demo import catalogue, history_text
 from civicgrid.demo.geometry import short_community_name
 from civicgrid.org.models import DepartmentKind, User
@@ -1093,6 +1094,9 @@ def _insert_objects(model, objects: list) -> None:
     """Insert unsaved model instances (every concrete field but the key) and give them their keys."""
     names = [f.name for f in model._meta.concrete_fields if not f.primary_key]
     attnames = [model._meta.get_field(n).attname for n in names]
+    for index_field in blind_index_fields(model):  # keyed hashes of personal data: save() is skipped here
+        for obj in objects:
+            index_field.pre_save(obj, True)
     rows = [tuple(getattr(obj, a) for a in attnames) for obj in objects]
     for obj, pk in zip(objects, _insert(model, names, rows, returning=True), strict=True):
         obj.pk = pk

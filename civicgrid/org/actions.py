@@ -183,9 +183,25 @@ def check_staff(user: User, *, actor=None, grids=None, check_grids: bool = True)
     """Everything an action or an admin form checks before saving a staff member: the actor's
     permission and reach, then ``validate_staff``. One ``ValidationError`` lists every problem."""
     _clean_all(
+        lambda: _check_security_role(actor, user),
         lambda: _check_actor_may_manage_staff(actor, user, grids),
         lambda: validate_staff(user, grids=grids, check_grids=check_grids),
     )
+
+
+def _check_security_role(actor, user: User) -> None:
+    """Separation of duties (三权分立): the security administrator, who reads the access log, is
+    appointed and removed only by an operator on the command line (``civicgrid security_admin``),
+    never by another account through the application — a system administrator cannot make
+    themselves one."""
+    if actor is None:
+        return
+    before = User.objects.filter(pk=user.pk).values_list("role", flat=True).first() if user.pk else None
+    if Role.SECURITY_ADMIN in (user.role, before) and user.role != before:
+        errors = _Errors()
+        errors.add("role", _("The security administrator role is given and removed only on the command "
+                             "line (civicgrid security_admin)."), "security_admin_by_operator")
+        errors.raise_if_any()
 
 
 def check_staff_grids(user: User, grids, *, actor=None) -> None:
@@ -259,7 +275,7 @@ def create_staff(
     user = User(
         username=username, role=role, department=department, centre=centre, jurisdiction=jurisdiction,
         phone=phone, first_name=first_name, last_name=last_name, email=email,
-        is_staff=(role == Role.ADMINISTRATOR) if is_staff is None else is_staff,
+        is_staff=(role in (Role.ADMINISTRATOR, Role.SECURITY_ADMIN)) if is_staff is None else is_staff,
     )
     if password:
         user.set_password(password)

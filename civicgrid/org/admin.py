@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import scope_to_jurisdiction
 from civicgrid.org import actions, selectors
-from civicgrid.org.models import CommandCentre, Department, GridAssignment, User
+from civicgrid.org.models import CommandCentre, Department, GridAssignment, Role, User
 from civicgrid.org.permissions import has_permission
 from civicgrid.regions.models import Region
 
@@ -247,6 +247,18 @@ class StaffAdmin(OrgManageMixin, DjangoUserAdmin):
 
     def get_queryset(self, request):
         return selectors.staff_for(request.user)
+
+    # A security administrator's account (password, role, activity) is not another account's to
+    # change: that would open the access log to them (docs/personal-data.md).
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.role == Role.SECURITY_ADMIN and obj.pk != request.user.pk:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.role == Role.SECURITY_ADMIN and obj.pk != request.user.pk:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         actions.save_staff(obj, grids=getattr(obj, "_pending_grids", None), actor=request.user)

@@ -89,6 +89,7 @@ class Role(models.TextChoices):
     MEDIATOR = "mediator", _("mediator")  # 调解员
     LEADER = "leader", _("leader")  # 领导
     ADMINISTRATOR = "administrator", _("administrator")  # 管理员
+    SECURITY_ADMIN = "security_admin", _("security administrator")  # 安全管理员
 
 
 class User(AbstractUser):

@@ -38,42 +38,63 @@ ACTIONS: dict[str, str] = {
     "case.escalate": _("escalate a case"),  # 上报上级
     # disputes
     "mediation.record": _("record a mediation"),  # 调解记录
+    "dispute.open": _("open a dispute"),  # 纠纷登记
+    "dispute.review": _("review high-risk disputes"),  # 研判
     # reference data and people
     "region.import": _("import regions and grids"),
     "taxonomy.manage": _("manage categories and rules"),
     "org.manage": _("manage departments, centres and staff"),
     "registry.unmask": _("see unmasked personal data"),  # 查看未脱敏信息 (logged)
+    # personal data (docs/personal-data.md): every use is written to the access log
+    "pii.unmask": _("show a masked personal identifier, with a reason"),  # 查看明文 (logged)
+    "pii.export": _("export personal data"),  # 导出个人信息 (logged)
+    "audit.view": _("search the personal-data access log"),  # 查阅访问日志
+    "registry.edit": _("edit the registry"),  # 维护三实信息
+    "registry.import": _("import the registry from Excel"),  # 导入
+    "registry.visit": _("record household visits"),  # 近邻串门
     # figures
     "dashboard.view": _("view dashboards"),
 }
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISPATCHER: frozenset({
+        "pii.unmask", "pii.export",
         "case.report", "case.file", "case.reject", "case.merge", "case.dispatch",
         "case.approve_extension", "case.approve_suspension", "case.resume", "case.verify",
         "case.rework", "case.reopen", "case.cancel", "case.supervise", "case.escalate",
-        "dashboard.view",
+        "dashboard.view", "registry.edit", "registry.import",
+        "dispute.open", "dispute.review", "mediation.record",
     }),
     Role.DEPARTMENT_HANDLER: frozenset({
         "case.sign_for", "case.return", "case.report_result", "case.request_extension",
-        "case.request_suspension",
+        "case.request_suspension", "dispute.open",
     }),
     # Grid workers report on patrol and verify on site (核查); they collect the 三实 registry, so
     # they see the personal data of the households in their grids.
     Role.GRID_WORKER: frozenset({
-        "case.report", "case.verify", "case.rework", "registry.unmask",
+        "pii.unmask", "pii.export",
+        "case.report", "case.verify", "case.rework", "registry.unmask", "registry.edit", "registry.visit",
+        "dispute.open",
     }),
     Role.MEDIATOR: frozenset({
-        "case.report", "mediation.record",
+        "pii.unmask",
+        "case.report", "mediation.record", "dispute.open",
     }),
     Role.LEADER: frozenset({
         "case.supervise", "case.escalate", "case.approve_extension", "case.approve_suspension",
-        "dashboard.view",
+        "dashboard.view", "dispute.review",
     }),
+    # The security administrator (安全管理员) reads the access log and nothing else; the system
+    # administrator cannot (separation of duties, 等保 2.0 三权分立).
+    Role.SECURITY_ADMIN: frozenset({"audit.view"}),
     Role.ADMINISTRATOR: frozenset({
         "region.import", "taxonomy.manage", "org.manage", "registry.unmask", "dashboard.view",
+        "registry.edit", "registry.import",
     }),
 }
+
+# Actions a superuser does not get by being one: only the role grants them.
+ROLE_ONLY_ACTIONS = frozenset({"audit.view"})
 
 _unknown = {a for allowed in PERMISSIONS.values() for a in allowed} - ACTIONS.keys()
 if _unknown:  # pragma: no cover - guards edits to the table above
@@ -97,7 +118,7 @@ def allowed_actions(user) -> frozenset[str]:
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
     if user.is_superuser:
-        return frozenset(ACTIONS)
+        return (frozenset(ACTIONS) - ROLE_ONLY_ACTIONS) | PERMISSIONS.get(user.role, frozenset())
     return PERMISSIONS.get(user.role, frozenset())
 
 

@@ -112,16 +112,27 @@ def departments_of_kind_for(kind: str, region_code: str) -> list[Department]:
     """The active departments of ``kind`` serving the nearest region that encloses
     ``region_code`` — e.g. the police station of the street a grid lies in, or the city-wide
     water company for any code in the city. Several at the same level are all returned."""
-    found = [
-        d for d in Department.objects.select_related("region").defer("region__geometry").filter(
-            kind=kind, is_active=True, region__code__in=enclosing_codes(region_code)
-        )
-        if region_code.startswith(d.region.prefix)
-    ]
-    if not found:
-        return []
-    finest = max(_prefix_length(d.region) for d in found)
-    return sorted((d for d in found if _prefix_length(d.region) == finest), key=lambda d: (d.name, d.pk))
+    return departments_of_kinds_for([kind], region_code)[kind]
+
+
+def departments_of_kinds_for(kinds, region_code: str) -> dict[str, list[Department]]:
+    """``departments_of_kind_for`` for several kinds in one query (routing asks for the lead kind
+    and every assisting kind of a case at once)."""
+    kinds = list(dict.fromkeys(kinds))
+    by_kind: dict[str, list[Department]] = {kind: [] for kind in kinds}
+    if not kinds:
+        return by_kind
+    for d in Department.objects.select_related("region").defer("region__geometry").filter(
+        kind__in=kinds, is_active=True, region__code__in=enclosing_codes(region_code)
+    ):
+        if region_code.startswith(d.region.prefix):
+            by_kind[d.kind].append(d)
+    for kind, found in by_kind.items():
+        if found:
+            finest = max(_prefix_length(d.region) for d in found)
+            by_kind[kind] = sorted((d for d in found if _prefix_length(d.region) == finest),
+                                   key=lambda d: (d.name, d.pk))
+    return by_kind
 
 
 # --- the current user ---------------------------------------------------------------------------

@@ -140,6 +140,15 @@ def locate_many(lons, lats, crs: str = CRS_WGS84) -> np.ndarray:
     return index.locate_many(lons, lats)
 
 
+def locate_code(lon: float, lat: float, crs: str = CRS_WGS84) -> tuple[str, float, float] | None:
+    """(code of the region containing the point, WGS-84 lon, lat), or None outside every region:
+    ``locate`` without the ancestors (no query beyond the generation check; intake uses it)."""
+    index = current_index()
+    lon, lat = to_wgs84(float(lon), float(lat), crs)
+    found = int(index.locate_indices([lon], [lat])[0])
+    return (index.codes[found], lon, lat) if found >= 0 else None
+
+
 def locate(lon: float, lat: float, crs: str = CRS_WGS84) -> Location | None:
     """The region containing the point with all its ancestors, or None outside every region."""
     index = current_index()

@@ -4,7 +4,7 @@ closed to citizens are visible."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from civicgrid.taxonomy.keywords import split_keywords
@@ -88,8 +88,16 @@ def default_sla_rule() -> SlaRule:
 
 def sla_rule_for(category: Category) -> tuple[SlaRule | None, SlaRule]:
     """(the category's own rule or ``None``, the default rule)."""
-    rule = SlaRule.objects.filter(category_id=category.pk).first() if category.pk else None
-    return rule, default_sla_rule()
+    if not category.pk:
+        return None, default_sla_rule()
+    # One query for both: this runs on every intake.
+    rule = default = None
+    for found in SlaRule.objects.filter(Q(category_id=category.pk) | Q(is_default=True)).order_by("pk"):
+        if found.category_id == category.pk and rule is None:
+            rule = found
+        elif found.is_default and default is None:
+            default = found
+    return rule, default or builtin_default_rule()
 
 
 def sla_limits(category: Category, urgent: bool) -> dict[str, WorkingDuration]:

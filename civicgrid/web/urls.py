@@ -4,8 +4,10 @@ from . import views
 
 app_name = "web"
 urlpatterns = [
+    path("console/disputes/", include("civicgrid.disputes.urls")),
     path("console/", include("civicgrid.web.console.urls")),
     path("dept/", include("civicgrid.web.dept.urls")),
+    path("grid/registry/", include("civicgrid.registry.urls")),
     path("grid/", include("civicgrid.web.grid.urls")),
     path("about/", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

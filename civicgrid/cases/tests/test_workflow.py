@@ -31,6 +31,7 @@ def test_the_table_matches_the_design():
     expected = {
         (None, "report"): "reported",
         ("reported", "file"): "filed", ("reported", "reject"): "rejected", ("reported", "merge"): "merged",
+        ("merged", "unmerge"): "reported",
         ("filed", "dispatch"): "dispatched",
         ("dispatched", "sign_for"): "in_progress", ("dispatched", "return"): "filed",
         ("in_progress", "report_result"): "resolved", ("in_progress", "suspend"): "suspended",
@@ -79,6 +80,7 @@ def _attempt(city, case, action):
         Action.FILE: lambda: actions.file_case(case, d, category=city.category),
         Action.REJECT: lambda: actions.reject_case(case, "重复上报", d),
         Action.MERGE: lambda: actions.merge_case(case, new_case(city, "另一件"), d),
+        Action.UNMERGE: lambda: actions.unmerge_case(case, d, "并非同一事件"),
         Action.DISPATCH: lambda: actions.dispatch_case(case, city.city_management, [], d),
         Action.SUSPEND: lambda: actions.suspend_case(case, "等待审批", d),
         Action.RESUME: lambda: actions.resume_case(case, d),

@@ -56,3 +56,59 @@ def city(db) -> City:
         category=c.manhole, code="depth", datatype="number", order=2, description="深度（米）")
     c.client, c.api_key = actions.issue_client("城市服务App", region=regions["350211000000"])
     return c
+
+
+@pytest.fixture
+def staff(city):
+    """A dispatcher of 集美区, a department serving 集美区 and its handler (on ``city``)."""
+    from civicgrid.org.models import Department, DepartmentKind, Role, User
+
+    city.department = Department.objects.create(
+        code="jm-cm", name="集美区城管执法局", kind=DepartmentKind.CITY_MANAGEMENT, region=city.regions["350211000000"])
+    city.dispatcher = User.objects.create_user(username="dispatcher", password="x", role=Role.DISPATCHER,
+                                               centre=city.centre)
+    city.handler = User.objects.create_user(username="cm", password="x", role=Role.DEPARTMENT_HANDLER,
+                                            department=city.department)
+    return city
+
+
+class Receiver:
+    """A real HTTP server on the loopback interface that records every request it gets and answers
+    with the next status of ``statuses`` (200 once they are used up)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"busy")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callbacks/12345"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()

@@ -57,9 +57,11 @@ def test_every_role_has_an_entry_and_every_action_a_label():
 def test_superuser_has_every_action():
     # given a superuser without a role
     user = User(username="root", is_superuser=True)
-    # then
-    assert allowed_actions(user) == frozenset(ACTIONS)
-    assert has_permission(user, "registry.unmask")
+    # then every action but reading the access log, which only the security-administrator role
+    # grants (separation of duties)
+    assert allowed_actions(user) == frozenset(ACTIONS) - {"audit.view"}
+    assert has_permission(user, "registry.unmask") and not has_permission(user, "audit.view")
+    assert has_permission(User(username="sec", is_superuser=True, role=Role.SECURITY_ADMIN), "audit.view")
 
 
 @pytest.mark.parametrize(

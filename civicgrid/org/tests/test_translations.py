@@ -11,7 +11,7 @@ from civicgrid.org.permissions import ACTIONS
 def test_role_and_kind_labels_are_chinese():
     with translation.override("zh-hans"):
         assert [str(label) for label in Role.labels] == [
-            "受理员/派遣员", "职能部门人员", "网格员", "调解员", "领导", "管理员",
+            "受理员/派遣员", "职能部门人员", "网格员", "调解员", "领导", "管理员", "安全管理员",
         ]
         assert str(DepartmentKind.POLICE_STATION.label) == "公安派出所"
         assert str(DepartmentKind.CITY_MANAGEMENT.label) == "城管执法"

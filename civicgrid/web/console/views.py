@@ -23,7 +23,6 @@ from civicgrid.cases import actions, selectors
 from civicgrid.cases.models import RequestKind, RequestState
 from civicgrid.cases.workflow import OPEN_STATES, Action, State
 from civicgrid.core.api import DomainError
-from civicgrid.core.identifiers import mask_name, mask_phone
 from civicgrid.core.selectors import calendar_warnings
 from civicgrid.org.models import Role
 from civicgrid.org.permissions import has_permission
@@ -32,6 +31,7 @@ from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import level_geojson_for_user, region_for_user, regions_for_user
 from civicgrid.taxonomy.selectors import categories_for
 from civicgrid.web.console import forms
+from civicgrid.web.console.pii import reporter_context
 
 CENTRE_ROLES = frozenset({Role.DISPATCHER, Role.LEADER, Role.ADMINISTRATOR})
 QUEUE_LIMIT = 100
@@ -251,8 +251,7 @@ def _case_context(request, case, bound: dict | None = None) -> dict:
     return {
         "case": case,
         "sla_now": selectors.case_sla_status(case),
-        "reporter": {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone)
-                     if case.reporter_phone else ""},
+        "reporter": reporter_context(user, case),
         "events": list(selectors.timeline(case)),
         "assignments": list(selectors.assignments_of(case)),
         "requests": list(selectors.requests_of(case)),

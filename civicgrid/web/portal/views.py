@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from civicgrid.cases import actions, selectors
 from civicgrid.cases.models import Channel, Rating
 from civicgrid.cases.workflow import State
+from civicgrid.dedup import selectors as dedup_selectors
 from civicgrid.regions.resolver import resolve_address
 from civicgrid.regions.selectors import public_outlines
 from civicgrid.taxonomy.selectors import categories_for_public, category_search
@@ -137,12 +138,18 @@ _STEP_LABELS = {
 
 def _tracking_context(case, token, errors=None, values=None) -> dict:
     steps = selectors.public_progress(case)
+    # A report merged into another case follows that case's progress and rating (duplicates).
+    outcome = dedup_selectors.outcome_case(case)
+    if outcome.pk != case.pk:
+        since = dedup_selectors.merged_at(case)
+        steps += [s for s in selectors.public_progress(outcome) if s["action"] != "report" and s["at"] >= since]
     for step in steps:
         step["label"] = _STEP_LABELS.get(step["action"], step["action"])
-    rating = selectors.latest_rating(case)
+    rating = selectors.latest_rating(outcome)
     return {
         "case": case, "token": token, "steps": steps, "photos": list(selectors.public_photos(case)),
-        "can_rate": case.state == State.CLOSED and rating is not None and rating.rated_at is None,
+        "state_label": outcome.get_state_display(),
+        "can_rate": outcome.state == State.CLOSED and rating is not None and rating.rated_at is None,
         "rating": rating if rating is not None and rating.rated_at is not None else None,
         "ratings": Rating.choices, "errors": errors or {}, "values": values or {},
     }

@@ -23,6 +23,9 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "civicgrid.settings_production",
     "SECRET_KEY": "k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5",
     "ALLOWED_HOSTS": "civicgrid.example.gov.cn",
+    # personal-data keys (docs/personal-data.md): test values, never used for real data
+    "CIVICGRID_DATA_KEYS": "k1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0NTY=",
+    "CIVICGRID_BLIND_INDEX_KEY": "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=",
 }
 
 

@@ -1,0 +1,1049 @@
+"""Bulk import of cases from files (``import_cases``): validate, locate, classify, de-duplicate,
+route, persist, timeline — each a function over one batch, so each can be tested on its own.
+
+A batch is one transaction: either every good row of it becomes a case (with its REPORT event,
+routing suggestion, owner centre, stage deadline and case number) or none does. Cases look exactly
+like those ``civicgrid.cases.actions.report_case`` makes one at a time — the same fields, numbers,
+events and side steps (auto-dispatch for a clear matrix answer) — but are written with bulk
+inserts: ``COPY`` on PostgreSQL (ids reserved from the sequence first), ``bulk_create`` elsewhere.
+Case numbers are reserved as a block per district and day with one locked counter update.
+
+Re-running a file is safe: a row whose (channel, external id) is already a case is skipped. An
+interrupted run resumes from its checkpoint (``FILE.import-state.json``, written after each
+committed batch): rows up to the last committed one are not read again. Row problems go to
+``FILE.errors.csv`` (row, field, code, problem).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone, translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.intake import bulk_formats
+from civicgrid.intake.records import NormalizedReport, RecordErrors
+from civicgrid.intake.wire import cached_lookups
+
+DEFAULT_BATCH_SIZE = 5000
+# The stages a caller may leave out (tests of the other stages, profiling); all run by default.
+STAGES = ("classify", "deduplicate")
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class RowProblem:
+    """One problem of one row, as the error report lists it."""
+
+    row: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class Item:
+    """One good row on its way through the stages."""
+
+    row: int
+    report: NormalizedReport
+    case: object = None  # civicgrid.cases.models.Case, built by ``build_cases``
+    prediction: tuple | None = None  # (model version, best three, threshold, applied) from the classifier
+    classified_category: int | None = None  # the category the classifier set
+    candidates: list = field(default_factory=list)  # duplicate candidates reaching the suggest score
+    merged: bool = False  # merged into an earlier case as a duplicate
+
+
+@dataclass
+class BatchResult:
+    imported: int = 0
+    skipped: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    last_row: int = 0
+    cases: list = field(default_factory=list)
+
+    @property
+    def failed_rows(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+# --- stage 1: validate -----------------------------------------------------------------------------
+
+
+def validate(fmt: str, rows: Iterable[tuple[int, dict]]) -> tuple[list[Item], list[RowProblem]]:
+    """Parse every row with the format's parser: the good ones as items, every problem of the bad
+    ones (all of a row's problems, not just the first)."""
+    items, problems = [], []
+    for row, record in rows:
+        try:
+            items.append(Item(row, bulk_formats.parse_row(fmt, record)))
+        except RecordErrors as exc:
+            problems += [RowProblem(row, e.field, e.code, str(e.message)) for e in exc.errors]
+    return items, problems
+
+
+def drop_known(items: list[Item], seen: dict | None = None) -> tuple[list[Item], int, list[RowProblem]]:
+    """Leave out rows whose (channel, external id) is already a case (skipped: a re-run) and rows
+    repeating an external id of an earlier row of the file (a problem). ``seen`` carries the ids of
+    earlier batches of the run: {(channel, external id): row}."""
+    from civicgrid.cases.models import Case
+
+    seen = {} if seen is None else seen
+    by_channel = defaultdict(list)
+    for item in items:
+        by_channel[item.report.channel].append(item.report.external_id)
+    existing = set()
+    for channel, ids in by_channel.items():
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            if connection.vendor == "postgresql":
+                # One array parameter instead of 5,000 placeholders (the partial unique index answers it).
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT external_id FROM {connection.ops.quote_name(Case._meta.db_table)} "
+                        "WHERE channel = %s AND external_id <> '' AND external_id = ANY(%s)", [channel, chunk])
+                    found = [r[0] for r in cursor.fetchall()]
+            else:
+                found = Case.objects.filter(channel=channel, external_id__in=chunk).values_list("external_id", flat=True)
+            existing.update((channel, e) for e in found)
+    kept, skipped, problems = [], 0, []
+    for item in items:
+        key = (item.report.channel, item.report.external_id)
+        if key in seen:
+            problems.append(RowProblem(item.row, "external_id", "duplicate", str(format_lazy(
+                _("The external id {id} was already given in row {row}."), id=key[1], row=seen[key]))))
+        elif key in existing:
+            skipped += 1
+        else:
+            seen[key] = item.row
+            kept.append(item)
+    return kept, skipped, problems
+
+
+# --- stage 2: locate ------------------------------------------------------------------------------
+
+
+def _location_field(item: Item) -> str:
+    return "long" if item.report.channel == "open311" else "lon"
+
+
+def locate(items: list[Item], ref: _Reference | None = None) -> tuple[list[Item], list[RowProblem]]:
+    """Points → the finest region containing them, all at once (``locate_many``); region codes
+    given without a point must name a region we have."""
+    import numpy as np
+
+    from civicgrid.regions.locator import locate_many
+    from civicgrid.regions.models import Region
+
+    pending = [i for i in items if i.report.region_code is None and i.report.lon is not None]
+    if pending:
+        codes = locate_many(np.array([i.report.lon for i in pending]), np.array([i.report.lat for i in pending]))
+        for item, code in zip(pending, codes, strict=True):
+            item.report.region_code = code
+    named = {i.report.region_code for i in items if i.report.region_code}
+    known = set()
+    if named:
+        if ref is not None:
+            if ref.region_codes is None:
+                ref.region_codes = frozenset(Region.objects.values_list("code", flat=True))
+            known = named & ref.region_codes
+        else:
+            known = set(Region.objects.filter(code__in=named).values_list("code", flat=True))
+    kept, problems = [], []
+    for item in items:
+        code = item.report.region_code
+        if code is None:
+            problems.append(RowProblem(item.row, _location_field(item), "outside_regions",
+                                       str(_("No region of the platform contains this point."))))
+        elif code not in known:
+            problems.append(RowProblem(item.row, "region_code", "unknown_region",
+                                       str(format_lazy(_("Unknown region code {code}."), code=code))))
+        else:
+            kept.append(item)
+    return kept, problems
+
+
+# --- stage 3: classify ----------------------------------------------------------------------------
+
+
+def classify(items: list[Item], ref: _Reference) -> None:
+    """智能分拨 as ``civicgrid.triage.actions.classify_new_case`` does it for one report, for the whole
+    batch at once (``classify_many``): a row without a category but with words gets the best three
+    kept for the dispatcher, and the best becomes its category when it is at least
+    ``CIVICGRID_CLASSIFIER_THRESHOLD`` sure (and active). Off with ``CIVICGRID_CLASSIFY_AT_INTAKE``,
+    as for single reports."""
+    from civicgrid.triage import services, training
+    from civicgrid.triage.actions import threshold
+
+    if not getattr(settings, "CIVICGRID_CLASSIFY_AT_INTAKE", True):
+        return
+    todo = [(i, text) for i in items if i.report.category_id is None
+            and (text := training.case_text(i.report.title, i.report.description))]
+    if not todo:
+        return
+    loaded = services.current()
+    if loaded is None:
+        return
+    ranked = services.classify_many([text for _item, text in todo], k=3)
+    limit = threshold()
+    for (item, _text), pairs in zip(todo, ranked, strict=True):
+        top = [{"category": cid, "kind": info[0], "code": info[1], "name": info[2], "confidence": round(p, 4)}
+               for cid, p in pairs if (info := loaded.categories.get(cid)) is not None]
+        if not top:
+            continue
+        best = ref.category(top[0]["category"])
+        applied = top[0]["confidence"] >= limit and best is not None and best.is_active
+        item.prediction = (loaded.version, top, limit, applied)
+        if applied:
+            item.classified_category = best.pk
+
+
+# --- building the cases -------------------------------------------------------------------------------
+
+
+class _Reference:
+    """Reference data one import reads again and again, loaded once per key: categories, SLA limits
+    by (category, urgency), the owner centre of a region, the matrix's routing answer."""
+
+    def __init__(self):
+        self.categories: dict = {}
+        self.limits: dict = {}
+        self.centres: dict = {}
+        self.all_centres: dict | None = None
+        self.region_codes: frozenset | None = None
+        self.routing: _Routing | None = None
+
+    def category(self, pk):
+        from civicgrid.taxonomy.models import Category
+
+        if pk not in self.categories:
+            self.categories.update(Category.objects.in_bulk())
+        return self.categories.get(pk)
+
+    def centre_id(self, region_code: str):
+        """``civicgrid.org.selectors.responsible_centre`` (the finest centre whose region contains
+        the place), from all centres loaded once."""
+        from civicgrid.org.models import CommandCentre
+        from civicgrid.org.selectors import enclosing_codes
+        from civicgrid.regions.models import significant_prefix
+
+        if self.all_centres is None:
+            self.all_centres = {code: (pk, significant_prefix(code, level)) for pk, code, level in
+                                CommandCentre.objects.values_list("pk", "region__code", "region__level")}
+        if region_code not in self.centres:
+            found = [self.all_centres[c] for c in enclosing_codes(region_code) if c in self.all_centres]
+            found = [(len(prefix), pk) for pk, prefix in found if region_code.startswith(prefix)]
+            self.centres[region_code] = max(found)[1] if found else None
+        return self.centres[region_code]
+
+    def stage_limits(self, case) -> None:
+        from civicgrid.cases import deadlines
+
+        key = (case.category_id, case.urgency)
+        if key not in self.limits:
+            deadlines.stage_limits(case)
+            self.limits[key] = case._stage_limits
+        else:
+            case._stage_limits = self.limits[key]
+
+
+def build_cases(items: list[Item], ref: _Reference, now: datetime) -> None:
+    """A ``Case`` in state reported for every item, as ``report_case`` builds it: the owner centre
+    of its place and the filing deadline of its category and urgency (numbers come at persist)."""
+    from civicgrid.cases.actions import _set_stage
+    from civicgrid.cases.deadlines import file_deadline
+    from civicgrid.cases.models import Case
+    from civicgrid.cases.workflow import State
+
+    for item in items:
+        r = item.report
+        moment = r.reported_at or now
+        case = make(
+            Case, channel=r.channel, external_id=r.external_id, request_type=r.request_type,
+            category=ref.category(r.category_id) if r.category_id else None, urgency=r.urgency,
+            title=r.title, description=r.description, lon=r.lon, lat=r.lat, address=r.address,
+            region_code=r.region_code, reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
+            owner_centre_id=ref.centre_id(r.region_code), state=State.REPORTED, reported_at=moment,
+        )
+        if item.classified_category is not None:
+            # As for a single report: the classifier's category sets the filing clock and routes.
+            case.category = ref.category(item.classified_category)
+        if case.category_id is not None:
+            ref.stage_limits(case)
+        _set_stage(case, moment, file_deadline(case, moment), now)
+        item.case = case
+
+
+class _Factory:
+    """Model instances for bulk rows without ``Model.__init__``'s per-field work: the defaults of
+    the model's fields are computed once (callable defaults per instance), the given values set on
+    top — by attname, or a related object by field name (cached on the instance, as ``__init__``
+    does). The instances are ordinary unsaved model instances."""
+
+    def __init__(self, model):
+        from django.db.models.base import ModelState
+
+        self.model, self.state_class = model, ModelState
+        self.static, self.dynamic, self.relations = {}, [], {}
+        for f in model._meta.concrete_fields:
+            if f.has_default() and callable(f.default):
+                self.dynamic.append((f.attname, f.default))
+            else:
+                self.static[f.attname] = f.get_default()
+            if f.is_relation:
+                self.relations[f.name] = f.attname
+
+    def make(self, values: dict):
+        obj = self.model.__new__(self.model)
+        obj._state = self.state_class()
+        attrs = obj.__dict__
+        attrs.update(self.static)
+        for attname, default in self.dynamic:
+            if attname not in values:
+                attrs[attname] = default()
+        for name, value in values.items():
+            attname = self.relations.get(name)
+            if attname is not None and attname != name:
+                attrs[attname] = value.pk if value is not None else None
+                obj._state.fields_cache[name] = value
+            else:
+                attrs[name] = value
+        return obj
+
+
+_factories: dict = {}
+
+
+def make(model, **values):
+    """An unsaved ``model`` instance with ``values`` (see ``_Factory``)."""
+    factory = _factories.get(model)
+    if factory is None:
+        factory = _factories[model] = _Factory(model)
+    return factory.make(values)
+
+
+# --- stage 4: de-duplicate -------------------------------------------------------------------------
+
+
+def deduplicate(items: list[Item]) -> None:
+    """Duplicate candidates of every row among the open cases and the earlier rows of the batch
+    (``candidates_many``), kept on the item when they reach the suggest score: after persisting,
+    the timeline stage merges a row whose best candidate reaches the auto-merge score and keeps the
+    others for the dispatcher, as ``civicgrid.dedup.actions.check_new_report`` does for one."""
+    from civicgrid.dedup.services import candidates_many, suggest_score
+
+    if not items:
+        return
+    reports = [{
+        "text": f"{i.case.title} {i.case.description}", "category_id": i.case.category_id,
+        "lon": i.case.lon, "lat": i.case.lat, "at": i.case.reported_at, "address": i.case.address,
+        "region_code": i.case.region_code,
+    } for i in items]
+    threshold = suggest_score()
+    for item, found in zip(items, candidates_many(reports), strict=True):
+        item.candidates = [c for c in found if c.score >= threshold]
+
+
+# --- stage 5: route -----------------------------------------------------------------------------------
+
+
+class _Routing:
+    """``civicgrid.cases.routing.suggest`` for many cases, with its two look-ups remembered for the
+    whole import by what they depend on: the matrix's explanation by (category, the region-prefixed
+    rules the place matches) — by the place itself when the chosen rule has a region prefix, as the
+    explanation then names the place — and the departments of the kinds asked for by the set of
+    active departments of those kinds that serve the place. The decision itself follows
+    ``routing.suggest`` step by step; ``test_bulk_routing`` checks they agree in every outcome."""
+
+    def __init__(self):
+        from civicgrid.org.models import Department
+        from civicgrid.regions.models import significant_prefix
+        from civicgrid.taxonomy.models import ResponsibilityRule
+
+        self.prefix_rules = list(ResponsibilityRule.objects.exclude(region_prefix="").values_list("pk", "region_prefix"))
+        self.departments_by_region = defaultdict(list)
+        for pk, kind, name, code, level in Department.objects.filter(is_active=True).values_list(
+                "pk", "kind", "name", "region__code", "region__level"):
+            self.departments_by_region[code].append((pk, kind, significant_prefix(code, level), name))
+        self.serving_memo: dict = {}
+        self.explain_memo: dict = {}
+        self.departments_memo: dict = {}
+        self.suggestions: dict = {}
+        self.keep_alive: list = []  # the explanations whose id() keys ``suggestions``
+        self.last_departments_key = None
+        self.computed_at = timezone.now().isoformat()
+
+    def _serving(self, region_code: str) -> list[tuple]:
+        """(pk, kind, prefix, name) of the active departments whose region encloses the place."""
+        from civicgrid.org.selectors import enclosing_codes
+
+        found = self.serving_memo.get(region_code)
+        if found is None:
+            found = self.serving_memo[region_code] = [
+                d for code in enclosing_codes(region_code) for d in self.departments_by_region.get(code, ())
+                if region_code.startswith(d[2])]
+        return found
+
+    def explanation(self, category, region_code: str):
+        from civicgrid.taxonomy.selectors import explain
+
+        rules = frozenset(pk for pk, prefix in self.prefix_rules if region_code.startswith(prefix))
+        shared = (category.pk, rules)
+        found = self.explain_memo.get(shared)
+        if found == "by place":
+            found = self.explain_memo.get((category.pk, region_code))
+        if found is None:
+            with translation.override(settings.LANGUAGE_CODE):
+                explanation = explain(category, region_code)
+                found = (explanation, str(explanation.summary))
+            if explanation.rule is not None and explanation.rule.region_prefix:
+                self.explain_memo[shared] = "by place"
+                self.explain_memo[(category.pk, region_code)] = found
+            else:
+                self.explain_memo[shared] = found
+        return found
+
+    def departments(self, kinds: list[str], region_code: str) -> dict[str, list[int]]:
+        """``civicgrid.org.selectors.departments_of_kinds_for`` as pks: per kind, the departments
+        serving the place at the finest level any of them sits, by name."""
+        wanted = tuple(dict.fromkeys(kinds))
+        serving = [d for d in self._serving(region_code) if d[1] in wanted]
+        key = self.last_departments_key = (wanted, frozenset(d[0] for d in serving))
+        found = self.departments_memo.get(key)
+        if found is None:
+            found = {kind: [] for kind in wanted}
+            for kind in wanted:
+                of_kind = [d for d in serving if d[1] == kind]
+                if of_kind:
+                    finest = max(len(d[2]) for d in of_kind)
+                    found[kind] = [d[0] for d in sorted((d for d in of_kind if len(d[2]) == finest),
+                                                        key=lambda d: (d[3], d[0]))]
+            self.departments_memo[key] = found
+        return found
+
+    def suggest(self, case) -> dict:
+        """The suggestion for ``case``; cases with the same category, explanation and departments
+        share one (read-only) dict."""
+        if case.category_id is None or not case.region_code:
+            return self._suggest(case)
+        found = self.explanation(case.category, case.region_code)
+        explanation = found[0]
+        departments_key = None
+        if not explanation.ambiguous and explanation.rule is not None:
+            self.departments([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)
+            departments_key = self.last_departments_key
+        key = (case.category_id, id(found), departments_key)
+        result = self.suggestions.get(key)
+        if result is None:
+            result = self.suggestions[key] = self._suggest(case)
+            self.keep_alive.append(found)
+        return result
+
+    def _suggest(self, case) -> dict:
+        from civicgrid.cases import routing
+
+        result = {
+            "lead_department": None, "lead_candidates": [], "assisting_departments": [],
+            "unresolved_assisting_kinds": [], "rule": None, "lead_kind": None, "assisting_kinds": [],
+            "ambiguous": False, "tied_rules": [], "why": "", "reason": routing.NO_CATEGORY, "auto": False,
+            "computed_at": self.computed_at,
+        }
+        if case.category_id is None or not case.region_code:
+            return result
+        explanation, result["why"] = self.explanation(case.category, case.region_code)
+        result.update(
+            rule=explanation.rule.pk if explanation.rule else None, lead_kind=explanation.lead_kind,
+            assisting_kinds=list(explanation.assisting_kinds), ambiguous=explanation.ambiguous,
+            tied_rules=[r.pk for r in explanation.tied_rules],
+        )
+        if explanation.ambiguous:
+            result["reason"] = routing.AMBIGUOUS
+            return result
+        if explanation.rule is None:
+            result["reason"] = routing.NO_RULE
+            return result
+        found_by_kind = self.departments([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)
+        leads = found_by_kind[explanation.lead_kind]
+        result["lead_candidates"] = list(leads)
+        if not leads:
+            result["reason"] = routing.NO_LEAD_DEPARTMENT
+            return result
+        if len(leads) > 1:
+            result["reason"] = routing.SEVERAL_LEAD_DEPARTMENTS
+            return result
+        result["lead_department"] = leads[0]
+        for kind in explanation.assisting_kinds:
+            found = found_by_kind[kind]
+            if len(found) == 1 and found[0] != leads[0]:
+                result["assisting_departments"].append(found[0])
+            else:
+                result["unresolved_assisting_kinds"].append(kind)
+        if result["unresolved_assisting_kinds"]:
+            result["reason"] = routing.ASSISTING_UNRESOLVED
+        elif not case.category.auto_dispatch:
+            result["reason"] = routing.AUTO_DISPATCH_OFF
+        else:
+            result["reason"], result["auto"] = routing.READY, True
+        return result
+
+
+def route(items: list[Item], ref: _Reference) -> None:
+    """The responsibility matrix's suggestion (智能派单) for every categorised case, as
+    ``routing.suggest`` gives it, with its look-ups shared across the import (see ``_Routing``)."""
+    if ref.routing is None:
+        ref.routing = _Routing()
+    for item in items:
+        if item.case.category_id is not None:
+            item.case.routing_suggestion = ref.routing.suggest(item.case)
+
+
+# --- stage 6: persist -------------------------------------------------------------------------------
+
+
+def advance_counters(counts: dict) -> dict:
+    """Take ``count`` numbers of each (district, day) at once: the create-or-increment of
+    ``civicgrid.cases.actions._advance_counter`` for many counter rows in one statement per 300,
+    in key order (so concurrent imports cannot deadlock); the rows stay locked to the end of the
+    transaction. Returns {(district, day): last number taken}."""
+    from civicgrid.cases.models import CaseNumberCounter
+
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    keys = sorted(counts)
+    out = {}
+    for start in range(0, len(keys), 300):
+        chunk = keys[start:start + 300]
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [p for key in chunk for p in (key[0], key[1], counts[key])]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (district_code, day, last) VALUES {values} "
+                f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
+                "RETURNING district_code, day, last",
+                params,
+            )
+            for district, day, last in cursor.fetchall():
+                out[(district, str(day))] = last
+    return {key: out[(key[0], str(key[1]))] for key in keys}
+
+
+def number_cases(items: list[Item]) -> None:
+    """Case numbers as ``report_case`` gives them (district, local day of the report, sequence),
+    reserved as one block per district and day (``advance_counters``), handed out in row order."""
+    groups = defaultdict(list)
+    for item in items:
+        groups[(item.case.region_code[:6], timezone.localdate(item.case.reported_at))].append(item)
+    lasts = advance_counters({key: len(members) for key, members in groups.items()})
+    for (district, day), members in groups.items():
+        first = lasts[(district, day)] - len(members) + 1
+        for offset, item in enumerate(members):
+            item.case.number = f"{district}-{day:%Y%m%d}-{first + offset:05d}"
+
+
+_PLAIN_FIELDS = (
+    models.AutoField, models.BigAutoField, models.CharField, models.TextField, models.IntegerField,
+    models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
+    models.PositiveSmallIntegerField, models.FloatField, models.BooleanField, models.DateField,
+    models.DateTimeField, models.ForeignKey,
+)
+
+
+class _Columns:
+    """How the rows of a model are written by COPY: every concrete column, its ``pre_save`` (auto
+    times, blind indexes …) and database value — with a fast path for plain built-in fields."""
+
+    def __init__(self, model):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields]
+        self.names = [f.column for f in self.fields]
+        self.json_cache: dict = {}
+        self.plan = []
+        for f in self.fields:
+            plain = type(f) in _PLAIN_FIELDS
+            needs_pre_save = not plain or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+            if isinstance(f, models.JSONField):
+                self.plan.append((f, "json"))
+            elif plain and not needs_pre_save:
+                self.plan.append((f.attname, "attr"))
+            else:
+                self.plan.append((f, "field"))
+
+    def row(self, obj) -> tuple:
+        out = []
+        for what, how in self.plan:
+            if how == "attr":
+                out.append(getattr(obj, what))
+            elif how == "json":
+                value = getattr(obj, what.attname)
+                if value is None:
+                    out.append(None)
+                    continue
+                # Many rows share one value (a routing suggestion): serialised once per insert.
+                cached = self.json_cache.get(id(value))
+                if cached is None or cached[0] is not value:
+                    cached = self.json_cache[id(value)] = (value, json.dumps(
+                        value, cls=what.encoder, ensure_ascii=False))
+                out.append(cached[1])
+            else:
+                out.append(what.get_db_prep_save(what.pre_save(obj, True), connection))
+        return tuple(out)
+
+
+_columns_cache: dict = {}
+
+
+def _columns(model) -> _Columns:
+    if model not in _columns_cache:
+        _columns_cache[model] = _Columns(model)
+    return _columns_cache[model]
+
+
+def copy_insert(model, objs: list) -> None:
+    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``."""
+    if not objs:
+        return
+    columns = _columns(model)
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns.names)}) FROM STDIN"
+    columns.json_cache = {}
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objs:
+            copy.write_row(columns.row(obj))
+    columns.json_cache = {}
+
+
+def reserve_ids(model, count: int) -> list[int]:
+    """``count`` new primary keys from the table's sequence (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def insert(model, objs: list) -> None:
+    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL, ``bulk_create``
+    (with RETURNING) elsewhere."""
+    if not objs:
+        return
+    if connection.vendor == "postgresql":
+        for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
+            obj.pk = pk
+        copy_insert(model, objs)
+    else:
+        model.objects.bulk_create(objs, batch_size=500)
+
+
+def persist(items: list[Item]) -> None:
+    """Number the cases and insert them."""
+    from civicgrid.cases.models import Case
+
+    number_cases(items)
+    insert(Case, [i.case for i in items])
+
+
+# --- stage 7: timeline -----------------------------------------------------------------------------
+
+
+def timeline(items: list[Item], now: datetime) -> None:
+    """The REPORT event of every case (as ``report_case`` writes it), the external record of rows
+    that carry source details and the classifier's proposals; then what follows a report on its
+    own: merging a duplicate into its original (keeping the candidates with their decision, or for
+    the dispatcher), and auto-dispatch of a case the matrix answers clearly."""
+    from civicgrid.cases.models import CaseEvent
+    from civicgrid.cases.workflow import Action
+    from civicgrid.intake.models import ExternalRecord
+
+    insert(CaseEvent, [make(
+        CaseEvent, case_id=i.case.pk, actor_id=None, action=Action.REPORT, from_state="", to_state=i.case.state,
+        note="", at=now, data=_report_event_data(i),
+    ) for i in items])
+    insert(ExternalRecord, [
+        ExternalRecord(channel=i.case.channel, external_id=i.case.external_id, case_id=i.case.pk,
+                       client=None, extra=i.report.extra, received_at=now)
+        for i in items if i.report.extra
+    ])
+    _keep_predictions(items)
+    _merge_duplicates(items)
+    _auto_dispatch(items)
+
+
+def _report_event_data(item: Item) -> dict:
+    return {"channel": item.case.channel, "external_id": item.case.external_id}
+
+
+def _keep_predictions(items: list[Item]) -> None:
+    """The classifier's proposals, kept for the dispatcher as for a single report."""
+    if not any(i.prediction for i in items):
+        return
+    from civicgrid.triage.models import CasePrediction
+
+    insert(CasePrediction, [
+        CasePrediction(case_id=i.case.pk, version=i.prediction[0], top=i.prediction[1], threshold=i.prediction[2],
+                       applied=i.prediction[3])
+        for i in items if i.prediction is not None
+    ])
+
+
+def _merge_duplicates(items: list[Item]) -> None:
+    """One incident, one case: a row whose best candidate reaches the auto-merge score is merged
+    into it (an earlier row of the batch counts as its case, or the case that one was merged
+    into); the candidates are kept with their decision, as for a single report."""
+    from civicgrid.cases.actions import merge_case
+    from civicgrid.cases.workflow import State
+    from civicgrid.dedup.actions import _note
+    from civicgrid.dedup.models import Decision, DuplicateCandidate
+    from civicgrid.dedup.services import auto_merge_score
+
+    auto = auto_merge_score()
+    rows = []
+    for item in items:
+        if not item.candidates:
+            continue
+        found = []
+        for c in item.candidates:
+            if c.case_id is None:  # an earlier row of this batch: its case, or where it went
+                other = items[c.batch_index].case
+                target_pk = other.parent_id if other.state == State.MERGED else other.pk
+                c = type(c)(target_pk, other.number if target_pk == other.pk else "", c.score, c.reasons, None)
+            if c.case_id != item.case.pk and all(c.case_id != f.case_id for f in found):
+                found.append(c)
+        if not found:
+            continue
+        top, merged = found[0], False
+        if top.score >= auto:
+            if not top.number:
+                top.number = type(item.case).objects.filter(pk=top.case_id).values_list("number", flat=True).get()
+            item.case = merge_case(item.case, top.case_id, None, _note(top))
+            item.merged = merged = True
+        rows += [DuplicateCandidate(
+            case_id=item.case.pk, candidate_id=c.case_id, score=round(c.score, 4), reasons=c.reasons,
+            decision=(Decision.MERGED if merged and c is top else Decision.KEPT_APART if merged else Decision.PENDING),
+            decided_at=timezone.now() if merged else None,
+        ) for c in found]
+    DuplicateCandidate.objects.bulk_create(rows)
+
+
+def _auto_dispatch(items: list[Item]) -> None:
+    """智能派单 exactly as ``report_case`` does it, case by case (only cases the matrix answers
+    clearly and whose category is marked for it)."""
+    from civicgrid.cases.actions import _file
+
+    for item in items:
+        suggestion = item.case.routing_suggestion
+        if not item.merged and suggestion and suggestion.get("auto"):
+            item.case = _file(item.case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True)
+
+
+# --- one batch ----------------------------------------------------------------------------------------
+
+
+class _Timer:
+    """Seconds spent per stage, summed over batches (for ``make bench``); a no-op without a dict."""
+
+    def __init__(self, into: dict | None):
+        self.into = into
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[stage] = self.into.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = None, ref: _Reference | None = None,
+                 dry_run: bool = False, stages: Iterable[str] | None = None, timings: dict | None = None) -> BatchResult:
+    """The whole pipeline for one batch of rows, in one transaction (rolled back for a dry run).
+    ``stages`` limits the optional stages (``classify``, ``deduplicate``) for tests and the bench."""
+    ref = ref or _Reference()
+    stages = set(STAGES if stages is None else stages)
+    result = BatchResult(last_row=rows[-1][0] if rows else 0)
+    now = timezone.now()
+    timer = _Timer(timings)
+    with cached_lookups():
+        items, problems = validate(fmt, rows)
+        result.problems += problems
+        timer.lap("validate")
+        with transaction.atomic():
+            items, result.skipped, problems = drop_known(items, seen)
+            result.problems += problems
+            timer.lap("skip known")
+            items, problems = locate(items, ref)
+            result.problems += problems
+            timer.lap("locate")
+            if "classify" in stages:
+                classify(items, ref)
+                timer.lap("classify")
+            build_cases(items, ref, now)
+            timer.lap("build (centre, deadline)")
+            if "deduplicate" in stages:
+                deduplicate(items)
+                timer.lap("deduplicate")
+            route(items, ref)
+            timer.lap("route")
+            persist(items)
+            timer.lap("persist")
+            timeline(items, now)
+            timer.lap("timeline")
+            result.imported = len(items)
+            result.cases = [i.case for i in items]
+            if dry_run:
+                transaction.set_rollback(True)
+        timer.lap("commit")
+    result.problems.sort(key=lambda p: p.row)
+    return result
+
+
+# --- files: checkpoint, error report, progress ------------------------------------------------------
+
+
+def checkpoint_path(path: Path) -> Path:
+    return path.with_name(path.name + ".import-state.json")
+
+
+def errors_path(path: Path) -> Path:
+    return path.with_name(path.name + ".errors.csv")
+
+
+def file_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+ERROR_HEADER = ("row", "field", "code", "problem")
+
+
+class ErrorReport:
+    """``FILE.errors.csv``: one line per problem. On resume the lines of rows after the checkpoint
+    (written for a batch that did not commit) are dropped before new ones are appended."""
+
+    def __init__(self, path: Path, keep_through_row: int | None):
+        self.path = path
+        kept = []
+        if keep_through_row is not None and path.exists():
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.reader(handle)
+                next(reader, None)
+                kept = [line for line in reader if line and line[0].isdigit() and int(line[0]) <= keep_through_row]
+        self.count = len(kept)
+        self.handle = path.open("w", encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(ERROR_HEADER)
+        self.writer.writerows(kept)
+        self.flush()
+
+    def add(self, problems: list[RowProblem]) -> None:
+        self.writer.writerows((p.row, p.field, p.code, p.message) for p in problems)
+        self.count += len(problems)
+        self.flush()
+
+    def flush(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class Progress:
+    """A one-line progress bar on a stream (stderr): rows done of the total, rate and ETA. On a
+    terminal the line is redrawn in place; otherwise a plain line is printed every few seconds."""
+
+    def __init__(self, total: int, stream=None, width: int = 28, interval: float = 2.0, start: int = 0):
+        self.total, self.stream, self.width = total, stream or sys.stderr, width
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = 0.1 if self.tty else interval
+        self.started = time.monotonic()
+        self.last_shown = 0.0
+        self.start_done = start  # rows already done before this run (a resume): not in the rate
+
+    def line(self, done: int, now: float | None = None) -> str:
+        now = time.monotonic() if now is None else now
+        elapsed = max(now - self.started, 1e-9)
+        rate = (done - self.start_done) / elapsed
+        share = done / self.total if self.total else 1.0
+        filled = int(self.width * min(share, 1.0))
+        bar = "#" * filled + "-" * (self.width - filled)
+        left = (self.total - done) / rate if rate > 0 else None
+        eta = _clock(left) if left is not None else "--:--"
+        return f"[{bar}] {done:,}/{self.total:,} rows {share:6.1%} {rate:,.0f} rows/s ETA {eta}"
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        text = self.line(done, now)
+        if not force and now - self.last_shown < self.interval:
+            return
+        self.last_shown = now
+        if self.tty:
+            self.stream.write("\r" + text + "\x1b[K")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self, done: int) -> None:
+        self.update(done, force=True)
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def count_rows(path: Path) -> int:
+    """Data rows of a file (for the progress bar): lines after the header of a CSV, rows of a
+    sheet; an estimate when CSV fields hold line breaks."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return sum(1 for _ in bulk_formats.read_rows(path))
+    with path.open("rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 1))
+        ends_with_newline = handle.read(1) == b"\n"
+    return max(0, lines + (0 if ends_with_newline else 1) - 1)
+
+
+@dataclass
+class Summary:
+    imported: int = 0
+    skipped: int = 0
+    failed_rows: int = 0
+    problems: int = 0
+    resumed_after_row: int | None = None
+    batches: int = 0
+    seconds: float = 0.0
+    errors_file: Path | None = None
+
+
+def _batches(rows: Iterator[tuple[int, dict]], size: int) -> Iterator[list[tuple[int, dict]]]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_import(path, fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False,
+               progress_stream=None, show_progress: bool = True, timings: dict | None = None,
+               stages: Iterable[str] | None = None) -> Summary:
+    """Import a whole file batch by batch; resumes after the last committed batch of an earlier
+    run of the same file (same content and format). A dry run validates and rolls every batch
+    back, and leaves no checkpoint."""
+    if fmt not in bulk_formats.PARSERS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(bulk_formats.FORMATS)}")
+    if batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    path = Path(path)
+    started = time.monotonic()
+    fingerprint = file_fingerprint(path)
+    state_file = checkpoint_path(path)
+    state = _load_checkpoint(state_file, fingerprint, fmt) if not dry_run else None
+    resume_after = state["committed_through_row"] if state else 0
+    summary = Summary(resumed_after_row=resume_after if state else None, errors_file=errors_path(path))
+    if state:
+        summary.imported, summary.skipped = state["imported"], state["skipped"]
+    report = ErrorReport(summary.errors_file, keep_through_row=resume_after if state else None)
+    summary.problems = report.count
+    total = count_rows(path)
+    bar = Progress(total, progress_stream, start=max(0, resume_after - 1)) if show_progress else None
+    done = 0
+    seen: dict = {}
+    ref = _Reference()
+    try:
+        rows = bulk_formats.read_rows(path)
+        pending = []
+        for row in rows:
+            if row[0] <= resume_after:
+                done += 1
+                continue
+            pending.append(row)
+            if len(pending) >= batch_size:
+                done += _run_batch(fmt, pending, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages)
+                pending = []
+                if bar:
+                    bar.update(done)
+        if pending:
+            done += _run_batch(fmt, pending, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages)
+        if bar:
+            bar.finish(done)
+    finally:
+        report.close()
+    if not dry_run:
+        _write_json_atomically(state_file, _state(fingerprint, fmt, summary, last_row=None, complete=True))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run_batch(fmt, rows, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages) -> int:
+    try:
+        result = import_batch(fmt, rows, seen=seen, ref=ref, dry_run=dry_run, timings=timings, stages=stages)
+    except IntegrityError:
+        # Another intake made one of these (channel, external id) meanwhile: the batch was rolled
+        # back whole; once more, now skipping it.
+        numbers = {row for row, _record in rows}
+        for key in [k for k, row in seen.items() if row in numbers]:
+            del seen[key]
+        result = import_batch(fmt, rows, seen=seen, ref=ref, dry_run=dry_run, timings=timings, stages=stages)
+    report.add(result.problems)
+    summary.imported += result.imported
+    summary.skipped += result.skipped
+    summary.problems += len(result.problems)
+    summary.failed_rows += result.failed_rows
+    summary.batches += 1
+    if not dry_run:
+        _write_json_atomically(state_file, _state(fingerprint, fmt, summary, last_row=result.last_row))
+    return len(rows)
+
+
+def _state(fingerprint: str, fmt: str, summary: Summary, last_row: int | None, complete: bool = False) -> dict:
+    return {
+        "version": CHECKPOINT_VERSION, "file_sha256": fingerprint, "format": fmt,
+        "committed_through_row": last_row, "complete": complete, "imported": summary.imported,
+        "skipped": summary.skipped, "updated_at": timezone.now().isoformat(),
+    }
+
+
+def _load_checkpoint(path: Path, fingerprint: str, fmt: str) -> dict | None:
+    """The checkpoint of an unfinished earlier run of this very file and format, else None."""
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (state.get("version") != CHECKPOINT_VERSION or state.get("file_sha256") != fingerprint
+            or state.get("format") != fmt or state.get("complete") or not state.get("committed_through_row")):
+        return None
+    return state

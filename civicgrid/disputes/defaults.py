@@ -42,3 +42,26 @@ WEIGHTS = {
 }
 
 WORDS = ["扬言", "极端", "上访", "聚集", "自杀", "跳楼", "报复", "同归于尽", "拼命", "堵路"]
+
+
+def load_defaults(apps=None) -> None:
+    """Create the seeded lists where missing (the data migration, and tests whose database was
+    flushed). ``apps``: a migration's app registry, or the project's."""
+    if apps is None:
+        from django.apps import apps
+    DisputeType = apps.get_model("disputes", "DisputeType")
+    JointMediationRule = apps.get_model("disputes", "JointMediationRule")
+    RiskSignalWeight = apps.get_model("disputes", "RiskSignalWeight")
+    EscalationWord = apps.get_model("disputes", "EscalationWord")
+    for position, (code, name, category) in enumerate(TYPES):
+        dispute_type, _ = DisputeType.objects.get_or_create(
+            code=code, defaults={"name": name, "category_code": category, "position": position},
+        )
+        lead, assisting = JOINT_MATRIX[code]
+        JointMediationRule.objects.get_or_create(
+            dispute_type=dispute_type, region_prefix="", defaults={"lead_kind": lead, "assisting_kinds": assisting},
+        )
+    for signal, weight in WEIGHTS.items():
+        RiskSignalWeight.objects.get_or_create(signal=signal, defaults={"weight": weight})
+    for word in WORDS:
+        EscalationWord.objects.get_or_create(word=word)

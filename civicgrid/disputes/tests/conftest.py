@@ -10,6 +10,7 @@
 
 import pytest
 
+from civicgrid.disputes import defaults
 from civicgrid.disputes.models import DisputeType, JointMediationRule
 from civicgrid.org.models import CommandCentre, Department, DepartmentKind, GridAssignment, Role, User
 from civicgrid.regions.models import Region
@@ -98,6 +99,7 @@ def world(db) -> World:
     }
     for code, name in (("91001", "婚姻家庭纠纷"), ("91002", "邻里纠纷"), ("91003", "物业纠纷"), ("91099", "其他矛盾纠纷")):
         Category.objects.create(kind=CategoryKind.GOVERNANCE, code=code, major_code="91", name=name)
+    defaults.load_defaults()  # a transactional test before this one may have flushed the seeds
     w.marriage = DisputeType.objects.get(code="marriage_family")
     w.neighbour = DisputeType.objects.get(code="neighbour")
     w.property_type = DisputeType.objects.get(code="property")

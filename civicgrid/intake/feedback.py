@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
-from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -28,8 +26,8 @@ from civicgrid.cases.models import Assignment, Case
 from civicgrid.cases.workflow import Action, AssignmentRole, AssignmentState, Overlay
 from civicgrid.intake.models import Callback, CallbackAttempt, CallbackKind, ExternalRecord
 from civicgrid.org.models import Department
-from civicgrid.webhooks import conf, transport
-from civicgrid.webhooks.models import OPEN_STATES, DeliveryState
+from civicgrid.webhooks.models import DeliveryState
+from civicgrid.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -100,31 +98,8 @@ def case_changed(case_pk: int, action: str, data: dict | None = None) -> list[Ca
             )
             for record in records if record.client.is_active
         ]
-        if callbacks:
-            transaction.on_commit(partial(_dispatch, [c.pk for c in callbacks]), robust=True)
+        OUTBOX.dispatch_on_commit([c.pk for c in callbacks])
     return callbacks
-
-
-def _dispatch(callback_ids: list[int]) -> None:
-    """Send now (eager mode), on the embedded threads, or through a Celery worker; what cannot be
-    handed over stays due for the sweep."""
-    if conf.send_inline():
-        for pk in callback_ids:
-            deliver(pk)
-        return
-    if conf.embedded():
-        from civicgrid.webhooks import scheduler
-
-        for pk in callback_ids:
-            scheduler.submit(deliver, pk)
-        return
-    from civicgrid.intake import tasks
-
-    for pk in callback_ids:
-        try:
-            tasks.deliver_callback.delay(pk)
-        except Exception:  # broker down: the sweep sends it later
-            log.warning("could not enqueue callback #%s; the retry sweep will send it", pk, exc_info=True)
 
 
 def body_of(callback: Callback) -> bytes:
@@ -136,71 +111,32 @@ def body_of(callback: Callback) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _claim(now, **filters) -> Callback | None:
-    """Lock one due callback no one else holds, count the attempt and lease it."""
-    with transaction.atomic():
-        callback = (
-            Callback.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state__in=OPEN_STATES, next_attempt_at__lte=now, client__is_active=True, **filters)
-            .order_by("next_attempt_at", "pk").first()
-        )
-        if callback is None:
-            return None
-        callback.attempts += 1
-        callback.next_attempt_at = now + timedelta(seconds=conf.lease_seconds())
-        callback.save(update_fields=["attempts", "next_attempt_at"])
-    return callback
-
-
-def _attempt(callback: Callback, now) -> Callback:
+def _target(callback: Callback) -> tuple[str, str, str, bytes]:
     client = callback.client
-    started_at = timezone.now()
-    answer = transport.post(client.callback_url, client.callback_secret, body_of(callback), {
-        "X-Civicgrid-Event": f"hotline.{callback.kind}",
-        "X-Civicgrid-Delivery": str(callback.event_id),
-        "X-Civicgrid-Attempt": str(callback.attempts),
-    })
-    error = answer.error or ("" if answer.ok else f"HTTP {answer.status_code}: {answer.excerpt[:200]}".strip())
-    with transaction.atomic():
-        current = Callback.objects.select_for_update().get(pk=callback.pk)
-        CallbackAttempt.objects.create(
-            callback=current, number=callback.attempts, started_at=started_at, duration_ms=answer.duration_ms,
-            status_code=answer.status_code, error=error, response_excerpt=answer.excerpt[:transport.RESPONSE_EXCERPT_BYTES],
-        )
-        if current.attempts != callback.attempts or current.state not in OPEN_STATES:
-            return current  # our lease ran out and another sender took over: log only
-        current.last_status_code, current.last_error = answer.status_code, error
-        if answer.ok:
-            current.state, current.delivered_at, current.next_attempt_at = DeliveryState.SUCCEEDED, timezone.now(), None
-        elif current.attempts >= conf.max_attempts():
-            current.state, current.next_attempt_at = DeliveryState.DEAD, None
-        else:
-            current.state = DeliveryState.FAILED
-            current.next_attempt_at = now + timedelta(seconds=conf.backoff_seconds(current.attempts))
-        current.save(update_fields=["state", "last_status_code", "last_error", "delivered_at", "next_attempt_at"])
-    log.log(logging.INFO if answer.ok else logging.WARNING, "callback #%s attempt %s: %s", current.pk,
-            current.attempts, answer.status_code or error)
-    return current
+    return client.callback_url, client.callback_secret, f"hotline.{callback.kind}", body_of(callback)
+
+
+def _enqueue(callback_id: int) -> None:
+    from civicgrid.intake import tasks
+
+    tasks.deliver_callback.delay(callback_id)
+
+
+# The department webhooks' sending mechanism: claimed, sent outside a transaction, logged, retried.
+OUTBOX = Outbox(
+    message_model=Callback, attempt_model=CallbackAttempt, attempt_field="callback",
+    active_filter={"client__is_active": True}, target=_target, enqueue=_enqueue, label="callback",
+)
 
 
 def deliver(callback_id: int, *, now=None) -> Callback | None:
     """Send ``callback_id`` if it is due and no one else sends it; None when nothing was sent."""
-    now = now or timezone.now()
-    callback = _claim(now, pk=callback_id)
-    return None if callback is None else _attempt(callback, now)
+    return OUTBOX.deliver(callback_id, now=now)
 
 
 def retry_due_callbacks(now=None, *, limit: int = 100) -> int:
     """Send every callback due at ``now`` (at most ``limit``); returns the attempts made."""
-    now = now or timezone.now()
-    sent = 0
-    while sent < limit:
-        callback = _claim(now)
-        if callback is None:
-            break
-        _attempt(callback, now)
-        sent += 1
-    return sent
+    return OUTBOX.retry_due(now, limit=limit)
 
 
 def retry_now(callbacks) -> int:
@@ -208,10 +144,5 @@ def retry_now(callbacks) -> int:
     with transaction.atomic():
         rows = list(Callback.objects.select_for_update().filter(pk__in=[c.pk for c in callbacks])
                     .exclude(state=DeliveryState.SUCCEEDED).order_by("pk"))
-        for row in rows:
-            row.state = DeliveryState.FAILED if row.state == DeliveryState.DEAD else row.state
-            row.next_attempt_at = timezone.now()
-            row.save(update_fields=["state", "next_attempt_at"])
-        if rows:
-            transaction.on_commit(partial(_dispatch, [r.pk for r in rows]), robust=True)
+        OUTBOX.make_due(rows)
     return len(rows)

@@ -16,8 +16,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -28,15 +26,15 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.jurisdiction import code_in_jurisdiction
 from civicgrid.org.permissions import require_permission
-from civicgrid.webhooks import conf, selectors, transport
+from civicgrid.webhooks import selectors, transport
 from civicgrid.webhooks.models import (
     ALL_EVENTS,
-    OPEN_STATES,
     DeliveryAttempt,
     DeliveryState,
     DepartmentWebhook,
     WebhookDelivery,
 )
+from civicgrid.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -184,51 +182,11 @@ def enqueue_department_event(department, event_type: str, payload: dict) -> list
         )
         for webhook in webhooks
     ]
-    transaction.on_commit(partial(_dispatch, [d.pk for d in deliveries]), robust=True)
+    OUTBOX.dispatch_on_commit([d.pk for d in deliveries])
     return deliveries
 
 
-def _dispatch(delivery_ids: list[int]) -> None:
-    """Send now (eager mode), on the embedded mode's threads, or through a Celery worker. A
-    delivery that cannot be handed over stays due, and the retry sweep sends it."""
-    if conf.send_inline():
-        for pk in delivery_ids:
-            deliver(pk)
-        return
-    if conf.embedded():
-        from civicgrid.webhooks import scheduler
-
-        for pk in delivery_ids:
-            scheduler.submit(deliver, pk)
-        return
-    from civicgrid.webhooks import tasks
-
-    for pk in delivery_ids:
-        try:
-            tasks.deliver.delay(pk)
-        except Exception:  # broker down: the sweep picks the delivery up later
-            log.warning("could not enqueue webhook delivery #%s; the retry sweep will send it", pk,
-                        exc_info=True)
-
-
 # --- sending ------------------------------------------------------------------------------------
-
-
-def _claim(now, **filters) -> WebhookDelivery | None:
-    """Lock one due delivery that no one else holds, count the attempt and lease it."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state__in=OPEN_STATES, next_attempt_at__lte=now, webhook__is_active=True, **filters)
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
-        if delivery is None:
-            return None
-        delivery.attempts += 1
-        delivery.next_attempt_at = now + timedelta(seconds=conf.lease_seconds())
-        delivery.save(update_fields=["attempts", "next_attempt_at"])
-    return delivery
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -244,67 +202,36 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _attempt(delivery: WebhookDelivery, now) -> WebhookDelivery:
+def _target(delivery: WebhookDelivery) -> tuple[str, str, str, bytes]:
     webhook = DepartmentWebhook.objects.select_related("department").get(pk=delivery.webhook_id)
     delivery.webhook = webhook
-    started_at = timezone.now()
-    answer = transport.post(webhook.url, webhook.secret, body_of(delivery), {
-        "X-Civicgrid-Event": delivery.event_type,
-        "X-Civicgrid-Delivery": str(delivery.event_id),
-        "X-Civicgrid-Attempt": str(delivery.attempts),
-    })
-    error = answer.error or ("" if answer.ok else f"HTTP {answer.status_code}: {answer.excerpt[:200]}".strip())
-    with transaction.atomic():
-        current = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        DeliveryAttempt.objects.create(
-            delivery=current, number=delivery.attempts, started_at=started_at,
-            duration_ms=answer.duration_ms, status_code=answer.status_code, error=error,
-            response_excerpt=answer.excerpt[:transport.RESPONSE_EXCERPT_BYTES],
-        )
-        if current.attempts != delivery.attempts or current.state not in OPEN_STATES:
-            return current  # our lease ran out and someone else took over: log only
-        current.last_status_code = answer.status_code
-        current.last_error = error
-        if answer.ok:
-            current.state = DeliveryState.SUCCEEDED
-            current.delivered_at = timezone.now()
-            current.next_attempt_at = None
-        elif current.attempts >= conf.max_attempts():
-            current.state = DeliveryState.DEAD
-            current.next_attempt_at = None
-        else:
-            current.state = DeliveryState.FAILED
-            current.next_attempt_at = now + timedelta(seconds=conf.backoff_seconds(current.attempts))
-        current.save(update_fields=[
-            "state", "last_status_code", "last_error", "delivered_at", "next_attempt_at",
-        ])
-    level = logging.INFO if answer.ok else logging.WARNING
-    log.log(level, "webhook delivery #%s attempt %s: %s", current.pk, current.attempts,
-            answer.status_code or error)
-    return current
+    return webhook.url, webhook.secret, delivery.event_type, body_of(delivery)
+
+
+def _enqueue(delivery_id: int) -> None:
+    from civicgrid.webhooks import tasks
+
+    tasks.deliver.delay(delivery_id)
+
+
+OUTBOX = Outbox(
+    message_model=WebhookDelivery, attempt_model=DeliveryAttempt, attempt_field="delivery",
+    active_filter={"webhook__is_active": True}, target=_target, enqueue=_enqueue, label="webhook delivery",
+)
+_claim = OUTBOX.claim
 
 
 def deliver(delivery_id: int, *, now=None) -> WebhookDelivery | None:
     """Send ``delivery_id`` if it is due and no one else is sending it; the delivery as it is
     afterwards, or ``None`` when there was nothing to send."""
-    now = now or timezone.now()
-    delivery = _claim(now, pk=delivery_id)
-    return None if delivery is None else _attempt(delivery, now)
+    return OUTBOX.deliver(delivery_id, now=now)
 
 
 def retry_due_deliveries(now=None, *, limit: int = 100) -> int:
     """Send every delivery due at ``now`` (at most ``limit``), one claim at a time so concurrent
     sweeps share the work; returns how many attempts this call made. Safe to run as often as
     wanted: a delivery is due again only after its backoff."""
-    now = now or timezone.now()
-    sent = 0
-    while sent < limit:
-        delivery = _claim(now)
-        if delivery is None:
-            break
-        _attempt(delivery, now)
-        sent += 1
-    return sent
+    return OUTBOX.retry_due(now, limit=limit)
 
 
 @transaction.atomic
@@ -326,12 +253,5 @@ def retry_deliveries(deliveries: Iterable[WebhookDelivery], *, actor=None) -> in
         visible = set(selectors.deliveries_for(actor).filter(pk__in=ids).values_list("pk", flat=True))
         if visible != set(ids):
             raise Http404
-    now = timezone.now()
-    for row in rows:
-        if row.state == DeliveryState.DEAD:
-            row.state = DeliveryState.FAILED
-        row.next_attempt_at = now
-        row.save(update_fields=["state", "next_attempt_at"])
-    if rows:
-        transaction.on_commit(partial(_dispatch, [r.pk for r in rows]), robust=True)
+    OUTBOX.make_due(rows)
     return len(rows)

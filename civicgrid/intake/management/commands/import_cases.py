@@ -49,6 +49,11 @@ class Command(BaseCommand):
         except Interrupted as exc:
             # The connection may have been stopped mid-statement (a COPY in flight): drop it, so the
             # server certainly discards the open batch and nothing reuses a half-finished session.
+            raw = connection.connection
+            if connection.vendor == "sqlite" and raw is not None and raw.in_transaction:
+                # Interrupted between two of sqlite3's own steps: end its transaction here, as an
+                # in-memory database (the tests') is never really closed.
+                raw.rollback()
             connection.close()
             # The frames of the interrupted run hold its open cursors: let them go now (a SQLite
             # statement left open keeps its tables locked for other connections).

@@ -315,17 +315,32 @@ def _next_case_number(region_code: str, moment: datetime) -> str:
 
 
 def _advance_counter(district: str, day, count: int) -> int:
-    """Take ``count`` numbers of the district's day in one statement (create-or-increment, both
-    PostgreSQL and SQLite): the row stays locked to the end of the transaction. Returns the last."""
+    """Take ``count`` numbers of the district's day; returns the last (see ``advance_counters``)."""
+    return advance_counters({(district, day): count})[(district, day)]
+
+
+def advance_counters(counts: dict) -> dict:
+    """Take ``count`` numbers of each (district, day) in ``counts`` by create-or-increment (one
+    statement per 300 rows, PostgreSQL and SQLite alike), in key order so that concurrent callers
+    cannot deadlock; the rows stay locked to the end of the transaction. Returns
+    {(district, day): last number taken}."""
     table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (district_code, day, last) VALUES (%s, %s, %s) "
-            f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
-            "RETURNING last",
-            [district, day, count],
-        )
-        return cursor.fetchone()[0]
+    keys = sorted(counts)
+    out = {}
+    for start in range(0, len(keys), 300):
+        chunk = keys[start:start + 300]
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [p for key in chunk for p in (key[0], key[1], counts[key])]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (district_code, day, last) VALUES {values} "
+                f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
+                "RETURNING district_code, day, last",
+                params,
+            )
+            for district, day, last in cursor.fetchall():
+                out[(district, str(day))] = last
+    return {key: out[(key[0], str(key[1]))] for key in keys}
 
 
 # --- report, file, reject, merge ----------------------------------------------------------------

@@ -513,30 +513,6 @@ def route(items: list[Item], ref: _Reference) -> None:
 # --- stage 6: persist -------------------------------------------------------------------------------
 
 
-def advance_counters(counts: dict) -> dict:
-    """Take ``count`` numbers of each (district, day) at once: the create-or-increment of
-    ``civicgrid.cases.actions._advance_counter`` for many counter rows in one statement per 300,
-    in key order (so concurrent imports cannot deadlock); the rows stay locked to the end of the
-    transaction. Returns {(district, day): last number taken}."""
-    from civicgrid.cases.models import CaseNumberCounter
-
-    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
-    keys = sorted(counts)
-    out = {}
-    for start in range(0, len(keys), 300):
-        chunk = keys[start:start + 300]
-        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-        params = [p for key in chunk for p in (key[0], key[1], counts[key])]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (district_code, day, last) VALUES {values} "
-                f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
-                "RETURNING district_code, day, last",
-                params,
-            )
-            for district, day, last in cursor.fetchall():
-                out[(district, str(day))] = last
-    return {key: out[(key[0], str(key[1]))] for key in keys}
 
 
 def number_cases(items: list[Item]) -> None:
@@ -545,6 +521,8 @@ def number_cases(items: list[Item]) -> None:
     groups = defaultdict(list)
     for item in items:
         groups[(item.case.region_code[:6], timezone.localdate(item.case.reported_at))].append(item)
+    from civicgrid.cases.actions import advance_counters
+
     lasts = advance_counters({key: len(members) for key, members in groups.items()})
     for (district, day), members in groups.items():
         first = lasts[(district, day)] - len(members) + 1

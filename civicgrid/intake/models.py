@@ -9,12 +9,11 @@ case number. Changed only through ``civicgrid.intake.actions``.
 
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.models import Urgency
-from civicgrid.webhooks.models import DeliveryState
+from civicgrid.webhooks.models import OutboxAttempt, OutboxMessage
 
 
 class ClientSystem(models.Model):
@@ -147,7 +146,7 @@ class CallbackKind(models.TextChoices):
     RETURN = "return", _("returned")  # 退回
 
 
-class Callback(models.Model):
+class Callback(OutboxMessage):
     """One status message to a client system about one of its records (回传记录), sent signed and
     retried with back-off; states as for department webhooks."""
 
@@ -157,14 +156,6 @@ class Callback(models.Model):
                                related_name="callbacks")
     event_id = models.UUIDField(_("event ID"), default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=16, choices=CallbackKind.choices)
-    payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
-    state = models.CharField(_("state"), max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("callback")
@@ -176,25 +167,16 @@ class Callback(models.Model):
         return f"{self.get_kind_display()} {self.record}"
 
 
-class CallbackAttempt(models.Model):
+class CallbackAttempt(OutboxAttempt):
     """One HTTP attempt of a callback, kept for the log."""
 
     callback = models.ForeignKey(Callback, verbose_name=_("callback"), on_delete=models.CASCADE,
                                  related_name="attempt_log")
-    number = models.PositiveSmallIntegerField(_("attempt"))
-    started_at = models.DateTimeField(_("started at"))
-    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
-    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    response_excerpt = models.TextField(_("response (start)"), blank=True)
 
     class Meta:
         verbose_name = _("callback attempt")
         verbose_name_plural = _("callback attempts")
         ordering = ["callback", "number", "pk"]
-
-    def __str__(self):
-        return f"#{self.number}"
 
 
 class AlarmRule(models.Model):

@@ -55,15 +55,10 @@ class DeliveryState(models.TextChoices):
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.FAILED)
 
 
-class WebhookDelivery(models.Model):
-    """One event for one webhook: the delivery log (推送记录)."""
+class OutboxMessage(models.Model):
+    """What every signed outbound message keeps (sent by ``civicgrid.webhooks.outbox.Outbox``):
+    its body's data, where it stands, its attempts and when it is due next."""
 
-    webhook = models.ForeignKey(
-        DepartmentWebhook, verbose_name=_("webhook"), on_delete=models.CASCADE, related_name="deliveries",
-    )
-    # The same for every webhook that receives this event, so a receiver can drop repeats.
-    event_id = models.UUIDField(_("event ID"), default=uuid.uuid4, editable=False)
-    event_type = models.CharField(_("event type"), max_length=100, db_index=True)
     payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
     state = models.CharField(
         _("state"), max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING,
@@ -74,6 +69,41 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxAttempt(models.Model):
+    """One HTTP attempt of an outbound message, kept for the log."""
+
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    response_excerpt = models.TextField(_("response (start)"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"#{self.number}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookDelivery(OutboxMessage):
+    """One event for one webhook: the delivery log (推送记录)."""
+
+    webhook = models.ForeignKey(
+        DepartmentWebhook, verbose_name=_("webhook"), on_delete=models.CASCADE, related_name="deliveries",
+    )
+    # The same for every webhook that receives this event, so a receiver can drop repeats.
+    event_id = models.UUIDField(_("event ID"), default=uuid.uuid4, editable=False)
+    event_type = models.CharField(_("event type"), max_length=100, db_index=True)
 
     class Meta:
         verbose_name = _("webhook delivery")
@@ -88,27 +118,14 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} {self.event_id}"
 
 
-class DeliveryAttempt(models.Model):
+class DeliveryAttempt(OutboxAttempt):
     """One HTTP attempt of a delivery, kept for the log."""
 
     delivery = models.ForeignKey(
         WebhookDelivery, verbose_name=_("delivery"), on_delete=models.CASCADE, related_name="attempt_log",
     )
-    number = models.PositiveSmallIntegerField(_("attempt"))
-    started_at = models.DateTimeField(_("started at"))
-    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
-    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    response_excerpt = models.TextField(_("response (start)"), blank=True)
 
     class Meta:
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
         ordering = ["delivery", "number", "pk"]
-
-    def __str__(self):
-        return f"#{self.number}"
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300

@@ -252,7 +252,7 @@ def _notify_departments(case: Case, kind: str, department_ids: Iterable[int], **
     if not ids:
         return
     transaction.on_commit(
-        lambda: _write_notifications(case.pk, kind, User.objects.filter(department_id__in=ids), **params)
+        lambda: _write_notifications(case, kind, User.objects.filter(department_id__in=ids), **params)
     )
     payload = {
         "case_id": case.pk, "case_number": case.number, "title": case.title, "state": case.state,
@@ -266,10 +266,9 @@ def _send_department_events(department_ids: list[int], event_type: str, payload:
     # send, so skip cleanly rather than fail the case action that already committed.
     if importlib.util.find_spec("civicgrid.webhooks") is None:
         return
-    from civicgrid.webhooks.actions import enqueue_department_event
+    from civicgrid.webhooks.actions import enqueue_departments_event
 
-    for department in Department.objects.filter(pk__in=department_ids).order_by("pk"):
-        enqueue_department_event(department, event_type, payload)
+    enqueue_departments_event(department_ids, event_type, payload)
 
 
 def _intake_feedback(case: Case, action: str, **data) -> None:
@@ -289,17 +288,19 @@ def _notify_centre(case: Case, kind: str, centre_id: int | None = None, **params
     if centre_id is None:
         return
     transaction.on_commit(lambda: _write_notifications(
-        case.pk, kind, User.objects.filter(centre_id=centre_id, role=Role.DISPATCHER), **params,
+        case, kind, User.objects.filter(centre_id=centre_id, role=Role.DISPATCHER), **params,
     ))
 
 
-def _write_notifications(case_pk: int, kind: str, recipients, **params) -> None:
-    case = Case.objects.only("number", "title").get(pk=case_pk)
+def _write_notifications(case: Case, kind: str, recipients, **params) -> None:
+    """After commit: one notice per active recipient (the case's number and title are final)."""
+    pks = list(recipients.filter(is_active=True).values_list("pk", flat=True))
+    if not pks:
+        return
     with translation.override(settings.LANGUAGE_CODE):
         text = str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
     Notification.objects.bulk_create(
-        Notification(recipient_id=pk, case_id=case_pk, kind=kind, text=text)
-        for pk in recipients.filter(is_active=True).values_list("pk", flat=True)
+        Notification(recipient_id=pk, case_id=case.pk, kind=kind, text=text) for pk in pks
     )
 
 
@@ -360,6 +361,7 @@ def _resolve_region_code(region_code: str | None, lon, lat) -> str:
             raise ValidationError({"location": ValidationError(
                 _("No region of the platform contains this point."), code="outside_regions",
             )})
+        return region_code  # the locator's index holds the regions of the current generation
     if not region_code:
         raise ValidationError({"region_code": ValidationError(
             _("Give a region code or a location."), code="required",
@@ -441,7 +443,8 @@ def report_case(
             suggestion = case.routing_suggestion
             if suggestion["auto"]:
                 # 智能派单: the matrix names exactly one department; no person needs to file it.
-                return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True)
+                return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
+                             new=True)
     return case
 
 
@@ -452,10 +455,15 @@ def _record_routing(case: Case) -> dict:
     return suggestion
 
 
-def _auto_dispatch(case: Case, suggestion: dict) -> Case:
+def _auto_dispatch(case: Case, suggestion: dict, new: bool) -> Case:
     lead = Department.objects.select_related("region").defer("region__geometry").get(pk=suggestion["lead_department"])
     assisting = list(Department.objects.filter(pk__in=suggestion["assisting_departments"]).order_by("pk"))
     note = str(format_lazy(_("Auto-dispatch: {why}"), why=suggestion["why"]))
+    if new:
+        # Made in this very transaction: held by it already, and without tasks yet.
+        _dispatch(case, [], _check(case, Action.DISPATCH, case.state), lead, assisting, None, note,
+                  auto=True, rule=suggestion["rule"])
+        return case
     return dispatch_case(case, lead, assisting, None, note, auto=True, rule=suggestion["rule"])
 
 
@@ -465,10 +473,12 @@ def file_case(case: Case, actor: User | None, *, category=None, urgency: str | N
     return _file(case, actor, category, urgency, note, auto=False)
 
 
-def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bool) -> Case:
-    # ``auto``: filed by the auto-dispatch rule, the only filing without a person.
-    with transaction.atomic():
-        locked = _lock_case(case)
+def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bool, new: bool = False) -> Case:
+    # ``auto``: filed by the auto-dispatch rule, the only filing without a person. ``new``: the
+    # case was inserted by the caller's transaction (intake), which holds it: no second lock, and
+    # no savepoint, as a failure undoes the whole report anyway.
+    with transaction.atomic(savepoint=not new):
+        locked = case if new else _lock_case(case)
         if not auto:
             _authorize(actor, Action.FILE, locked)
         target = _check(locked, Action.FILE, case.state)
@@ -490,7 +500,7 @@ def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bo
         # category and place are unchanged), so it is not computed twice.
         suggestion = locked.routing_suggestion if auto and locked.routing_suggestion else _record_routing(locked)
         if suggestion["auto"]:
-            return _auto_dispatch(locked, suggestion)
+            return _auto_dispatch(locked, suggestion, new)
     return locked
 
 
@@ -612,32 +622,38 @@ def dispatch_case(
         assignments = _lock_assignments(locked)
         _authorize(actor, Action.DISPATCH, locked)
         target = _check(locked, Action.DISPATCH, case.state)
-        _validate_departments(locked, lead_department, assisting)
-        now = timezone.now()
-        released = [a for a in assignments if a.state in ACTIVE_ASSIGNMENT_STATES]
-        for old in released:
-            old.state, old.released_at = AssignmentState.RELEASED, now
-            old.save(update_fields=["state", "released_at"])
-        sign_by, handle_by = deadlines.assignment_deadlines(locked, now)
-        new = []
-        for d, role in [(lead_department, AssignmentRole.LEAD)] + [(d, AssignmentRole.ASSISTING) for d in assisting]:
-            a = Assignment(case=locked, department=d, role=role, dispatched_at=now)
-            _start_clock(a, now, sign_by, handle_by)
-            new.append(a)
-        created = Assignment.objects.bulk_create(new)
-        before, locked.state = locked.state, target
-        locked.dispatched_at = now
-        _set_stage(locked, now, sign_by)
-        locked.due_at = handle_by
-        _save(locked, "state", "dispatched_at", "due_at", *STAGE_FIELDS)
-        _event(
-            locked, Action.DISPATCH, before, actor, note,
-            lead=lead_department.pk, assisting=[d.pk for d in assisting],
-            assignments=[a.pk for a in created if a.pk is not None], released=[a.pk for a in released],
-            **event_data,
-        )
-        _notify_departments(locked, NotificationKind.NEW_TASK, [lead_department.pk, *(d.pk for d in assisting)])
+        _dispatch(locked, assignments, target, lead_department, assisting, actor, note, **event_data)
     return locked
+
+
+def _dispatch(locked: Case, assignments: list[Assignment], target: str, lead_department: Department,
+              assisting: list[Department], actor: User | None, note: str, **event_data) -> None:
+    """Dispatch a case this transaction holds (with its locked ``assignments``) to ``target``."""
+    _validate_departments(locked, lead_department, assisting)
+    now = timezone.now()
+    released = [a for a in assignments if a.state in ACTIVE_ASSIGNMENT_STATES]
+    for old in released:
+        old.state, old.released_at = AssignmentState.RELEASED, now
+        old.save(update_fields=["state", "released_at"])
+    sign_by, handle_by = deadlines.assignment_deadlines(locked, now)
+    new = []
+    for d, role in [(lead_department, AssignmentRole.LEAD)] + [(d, AssignmentRole.ASSISTING) for d in assisting]:
+        a = Assignment(case=locked, department=d, role=role, dispatched_at=now)
+        _start_clock(a, now, sign_by, handle_by)
+        new.append(a)
+    created = Assignment.objects.bulk_create(new)
+    before, locked.state = locked.state, target
+    locked.dispatched_at = now
+    _set_stage(locked, now, sign_by)
+    locked.due_at = handle_by
+    _save(locked, "state", "dispatched_at", "due_at", *STAGE_FIELDS)
+    _event(
+        locked, Action.DISPATCH, before, actor, note,
+        lead=lead_department.pk, assisting=[d.pk for d in assisting],
+        assignments=[a.pk for a in created if a.pk is not None], released=[a.pk for a in released],
+        **event_data,
+    )
+    _notify_departments(locked, NotificationKind.NEW_TASK, [lead_department.pk, *(d.pk for d in assisting)])
 
 
 def _locked_pair(assignment: Assignment) -> tuple[Case, list[Assignment], Assignment]:

@@ -1,7 +1,6 @@
 """Shapes of the cases API: what a request must look like (input serializers check form only; the
 actions check the rules) and how a case is rendered (reporter data always masked)."""
 
-import copy
 from datetime import timedelta
 
 from django.utils import timezone
@@ -19,9 +18,10 @@ from civicgrid.cases.models import (
     Supervision,
     Urgency,
 )
-from civicgrid.cases.workflow import AssignmentRole, AssignmentState
+from civicgrid.cases.workflow import EVENT_CHOICES, AssignmentRole, AssignmentState, State
 from civicgrid.core.geo import CRS_WGS84, SUPPORTED_CRS
 from civicgrid.core.identifiers import mask_name, mask_phone, normalize_mobile, validate_mobile
+from civicgrid.core.serializers import ChoiceLabelField, RenderSerializer
 from civicgrid.org.models import Department
 from civicgrid.regions.locator import locate_code
 from civicgrid.regions.resolver import resolve_address
@@ -195,18 +195,6 @@ class RatingInputSerializer(serializers.Serializer):
 # --- output -----------------------------------------------------------------------------------
 
 
-class RenderSerializer(serializers.ModelSerializer):
-    """A read-side model serializer that builds its fields once per class: DRF introspects the
-    model again for every instance, and one case answer renders several of them."""
-
-    def get_fields(self):
-        built = type(self).__dict__.get("_built_fields")
-        if built is None:
-            built = super().get_fields()
-            type(self)._built_fields = built  # unbound fields; a race only builds them twice
-        return copy.deepcopy(built)
-
-
 class CategoryRefSerializer(RenderSerializer):
     class Meta:
         model = Category
@@ -214,7 +202,7 @@ class CategoryRefSerializer(RenderSerializer):
 
 
 class CaseListSerializer(RenderSerializer):
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    state_label = ChoiceLabelField(State.choices, source="state")
     category = CategoryRefSerializer(read_only=True, allow_null=True)
     owner_centre = serializers.CharField(source="owner_centre.name", default=None, read_only=True)
     reporter_name = serializers.SerializerMethodField()
@@ -236,7 +224,7 @@ class CaseListSerializer(RenderSerializer):
 
 
 class EventSerializer(RenderSerializer):
-    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    action_label = ChoiceLabelField(EVENT_CHOICES, source="action")
     actor = serializers.CharField(source="actor.username", default=None, read_only=True)
     from_state = serializers.CharField(read_only=True, help_text="A case state; empty for the report.")
     to_state = serializers.CharField(read_only=True, help_text="A case state.")
@@ -258,7 +246,7 @@ class AssignmentSerializer(RenderSerializer):
     # generator allows, and the case's state has it.
     state = serializers.CharField(read_only=True, help_text=" | ".join(AssignmentState.values))
     role = serializers.CharField(read_only=True, help_text=" | ".join(AssignmentRole.values))
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    state_label = ChoiceLabelField(AssignmentState.choices, source="state")
 
     class Meta:
         model = Assignment

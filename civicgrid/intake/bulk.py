@@ -723,7 +723,9 @@ def _auto_dispatch(items: list[Item]) -> None:
     for item in items:
         suggestion = item.case.routing_suggestion
         if not item.merged and suggestion and suggestion.get("auto"):
-            item.case = _file(item.case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True)
+            # Inserted by this batch's transaction, which holds it.
+            item.case = _file(item.case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
+                              new=True)
 
 
 # --- one batch ----------------------------------------------------------------------------------------

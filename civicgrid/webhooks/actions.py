@@ -159,29 +159,35 @@ def delete_webhook(webhook: DepartmentWebhook, *, actor=None) -> None:
 # --- events -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def enqueue_department_event(department, event_type: str, payload: dict) -> list[WebhookDelivery]:
     """Record one delivery of ``event_type`` with ``payload`` for each active webhook of
     ``department`` subscribed to it; they are sent after the surrounding transaction commits
     (nothing is sent if it rolls back). All deliveries of one call share one event id."""
+    return enqueue_departments_event([department.pk], event_type, payload)
+
+
+def enqueue_departments_event(department_ids, event_type: str, payload: dict) -> list[WebhookDelivery]:
+    """``enqueue_department_event`` for several departments at once (one read of their webhooks);
+    each department's deliveries share one event id."""
     if not EVENT_TYPE_RE.match(event_type or ""):
         raise ValueError(f"Invalid event type {event_type!r}")
     if not isinstance(payload, dict):
         raise TypeError("payload must be a dict")
     # Dates, decimals and UUIDs become JSON strings now, so every attempt sends the same body.
     payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    webhooks = selectors.subscribed_webhooks(department, event_type)
+    webhooks = selectors.subscribed_webhooks_of(department_ids, event_type)
     if not webhooks:
         return []
-    event_id = uuid.uuid4()
+    event_ids = {}
     now = timezone.now()
-    deliveries = [
-        WebhookDelivery.objects.create(
-            webhook=webhook, event_id=event_id, event_type=event_type, payload=payload,
-            state=DeliveryState.PENDING, next_attempt_at=now,
-        )
-        for webhook in webhooks
-    ]
+    with transaction.atomic():
+        deliveries = [
+            WebhookDelivery.objects.create(
+                webhook=webhook, event_id=event_ids.setdefault(webhook.department_id, uuid.uuid4()),
+                event_type=event_type, payload=payload, state=DeliveryState.PENDING, next_attempt_at=now,
+            )
+            for webhook in webhooks
+        ]
     OUTBOX.dispatch_on_commit([d.pk for d in deliveries])
     return deliveries
 

@@ -31,7 +31,14 @@ def delivery_detail(user, pk) -> WebhookDelivery:
 
 def subscribed_webhooks(department, event_type: str) -> list[DepartmentWebhook]:
     """Active webhooks of ``department`` that receive ``event_type`` (the system's read, not scoped
-    to a person). Filtered in Python: a department has a handful of webhooks, and JSON containment
+    to a person)."""
+    return subscribed_webhooks_of([department.pk], event_type)
+
+
+def subscribed_webhooks_of(department_ids, event_type: str) -> list[DepartmentWebhook]:
+    """Active webhooks of any of ``department_ids`` that receive ``event_type``, by department
+    and creation. Filtered in Python: a department has a handful of webhooks, and JSON containment
     queries differ between SQLite and PostgreSQL."""
-    webhooks = DepartmentWebhook.objects.filter(department=department, is_active=True).order_by("pk")
+    webhooks = DepartmentWebhook.objects.filter(department_id__in=department_ids, is_active=True).order_by(
+        "department_id", "pk")
     return [w for w in webhooks if w.subscribes_to(event_type)]

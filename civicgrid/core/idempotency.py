@@ -116,6 +116,9 @@ def _claim(scope: str, key: str, digest: str) -> IdempotencyRecord | Response:
     """The new record this request owns, or the stored answer to replay; raises when refused."""
     for _attempt in range(3):
         try:
+            if not transaction.get_connection().in_atomic_block:
+                # One statement is its own transaction: no BEGIN/COMMIT round trips around it.
+                return IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
             with transaction.atomic():
                 return IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
         except IntegrityError:

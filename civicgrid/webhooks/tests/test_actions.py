@@ -145,3 +145,18 @@ def test_rotating_the_secret_keeps_it_otherwise(police):
     # when the secret is rotated / then a new one is stored and returned
     new = actions.rotate_secret(webhook)
     assert new != first and DepartmentWebhook.objects.get().secret == new
+
+
+def test_one_event_for_several_departments_reaches_each_subscriber_once(police, city_management):
+    # given two departments with webhooks, one of them not subscribed to returns
+    police_hook = actions.create_webhook(department=police, url="https://police.example/hook", event_types=["case.*"])
+    cm_hook = actions.create_webhook(department=city_management, url="https://cm.example/hook",
+                                     event_types=["case.new_task"])
+    actions.create_webhook(department=city_management, url="https://cm.example/returns",
+                           event_types=["case.returned"])
+    # when one task event is recorded for both departments at once
+    deliveries = actions.enqueue_departments_event([city_management.pk, police.pk], "case.new_task", {"case": "X-1"})
+    # then each subscribed webhook has one delivery, and each department its own event id
+    assert sorted(d.webhook_id for d in deliveries) == sorted([police_hook.pk, cm_hook.pk])
+    assert len({d.event_id for d in deliveries}) == 2
+    assert all(d.payload == {"case": "X-1"} for d in deliveries)

@@ -15,11 +15,12 @@ from rest_framework.views import APIView
 from civicgrid.audit import revealable, selectors
 from civicgrid.audit.actions import reveal
 from civicgrid.audit.models import AccessAction, AccessLogEntry
+from civicgrid.core.serializers import ChoiceLabelField
 from civicgrid.org.permissions import HasAction
 
 
 class AccessLogEntrySerializer(serializers.ModelSerializer):
-    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    action_label = ChoiceLabelField(AccessAction.choices, source="action")
 
     class Meta:
         model = AccessLogEntry

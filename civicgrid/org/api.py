@@ -6,8 +6,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from civicgrid.core.serializers import ChoiceLabelField
 from civicgrid.org import selectors
-from civicgrid.org.models import CentreLevel, CommandCentre, Department, DepartmentKind, User
+from civicgrid.org.models import CentreLevel, CommandCentre, Department, DepartmentKind, Role, User
 from civicgrid.org.permissions import ACTIONS, HasAction
 from civicgrid.regions.models import Region
 
@@ -19,7 +20,7 @@ class RegionRefSerializer(serializers.ModelSerializer):
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_label = ChoiceLabelField(DepartmentKind.choices, source="kind")
     region = RegionRefSerializer(read_only=True)
 
     class Meta:
@@ -34,7 +35,7 @@ class DepartmentRefSerializer(serializers.ModelSerializer):
 
 
 class CentreSerializer(serializers.ModelSerializer):
-    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    level_label = ChoiceLabelField(CentreLevel.choices, source="level")
     region = RegionRefSerializer(read_only=True)
 
     class Meta:
@@ -49,7 +50,7 @@ class CentreRefSerializer(serializers.ModelSerializer):
 
 
 class StaffSerializer(serializers.ModelSerializer):
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    role_label = ChoiceLabelField(Role.choices, source="role")
     department = DepartmentRefSerializer(read_only=True)
     centre = CentreRefSerializer(read_only=True)
     jurisdiction = RegionRefSerializer(read_only=True)
@@ -71,7 +72,7 @@ class MeSerializer(serializers.Serializer):
     full_name = serializers.CharField(source="user.get_full_name")
     is_superuser = serializers.BooleanField(source="user.is_superuser")
     role = serializers.CharField(source="user.role")
-    role_label = serializers.CharField(source="user.get_role_display")
+    role_label = ChoiceLabelField(Role.choices, source="user.role")
     department = DepartmentRefSerializer(source="user.department", allow_null=True)
     centre = CentreRefSerializer(source="user.centre", allow_null=True)
     jurisdiction = RegionRefSerializer(allow_null=True)

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from civicgrid.core.api import DomainError
 from civicgrid.core.geo import CRS_WGS84, SUPPORTED_CRS, summarize
+from civicgrid.core.serializers import ChoiceLabelField
 from civicgrid.regions import selectors
 from civicgrid.regions.models import Region
 
@@ -25,7 +26,7 @@ def _ref(code, level, name) -> dict:
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    level_label = ChoiceLabelField(Region.Level.choices, source="level")
     parent = serializers.CharField(source="parent.code", default=None, read_only=True)
     has_geometry = serializers.SerializerMethodField()
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from civicgrid.core.api import DomainError
 from civicgrid.core.fields import masked_value
+from civicgrid.core.serializers import ChoiceLabelField
 from civicgrid.regions.models import Region
 from civicgrid.registry import actions, excel, selectors
 from civicgrid.registry.models import (
@@ -25,6 +26,7 @@ from civicgrid.registry.models import (
     ChangeRecord,
     House,
     Household,
+    HouseUse,
     IdType,
     ItemKind,
     Organisation,
@@ -82,7 +84,7 @@ class CareTagSerializer(serializers.ModelSerializer):
 
 class HouseSerializer(serializers.ModelSerializer):
     address = AddressSerializer(read_only=True)
-    use_label = serializers.CharField(source="get_use_display", read_only=True)
+    use_label = ChoiceLabelField(HouseUse.choices, source="use")
     occupants = serializers.SerializerMethodField()
 
     class Meta:
@@ -97,7 +99,7 @@ class ResidentSerializer(serializers.ModelSerializer):
     name = Masked()
     id_number = Masked()
     phone = Masked()
-    residence_type_label = serializers.CharField(source="get_residence_type_display", read_only=True)
+    residence_type_label = ChoiceLabelField(ResidenceType.choices, source="residence_type")
     house = serializers.IntegerField(source="house_id", read_only=True)
     address = serializers.CharField(source="house.address.text", read_only=True)
     community = serializers.CharField(source="house.address.community.name", read_only=True)

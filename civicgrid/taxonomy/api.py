@@ -8,13 +8,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from civicgrid.core.serializers import ChoiceLabelField
 from civicgrid.org.models import DepartmentKind
 from civicgrid.taxonomy import selectors
 from civicgrid.taxonomy.models import Category, CategoryKind
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_label = ChoiceLabelField(CategoryKind.choices, source="kind")
     keywords = serializers.ListField(source="keyword_list", child=serializers.CharField(), read_only=True)
 
     class Meta:

@@ -21,9 +21,13 @@ def on_postgres():
 
 @pytest.fixture(autouse=True)
 def _fresh_calendar_cache():
-    """The working-day table is cached per process; a rolled-back test must not leak into it."""
+    """The working-day table and the intake reference are cached per process; a rolled-back test
+    must not leak into them."""
+    from civicgrid.cases import reference
     from civicgrid.core.calendar import clear_cache
 
     clear_cache()
+    reference.forget()
     yield
     clear_cache()
+    reference.forget()

@@ -28,7 +28,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from civicgrid.cases import deadlines, routing
+from civicgrid.cases import deadlines, reference, routing
 from civicgrid.cases.models import (
     Assignment,
     Case,
@@ -68,7 +68,7 @@ from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import code_in_jurisdiction
 from civicgrid.org.models import CommandCentre, Department, Role, User
 from civicgrid.org.permissions import PermissionDenied, has_permission, require_permission
-from civicgrid.org.selectors import centre_chain, responsible_centre
+from civicgrid.org.selectors import centre_chain
 from civicgrid.regions.models import Region
 from civicgrid.taxonomy.models import RequestType, TimeUnit
 
@@ -175,10 +175,24 @@ def _required_text(field: str, value: str) -> str:
 
 
 def _event(case: Case, action: str, from_state: str, actor: User | None, note: str = "", **data) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case, actor=actor, action=action, from_state=from_state or "", to_state=case.state,
         note=note, data=data, at=timezone.now(),
     )
+    if (made := getattr(case, "made_by_report", None)) is not None:
+        made.events.append(event)
+    return event
+
+
+class MadeByReport:
+    """What ``report_case`` wrote for the case it returns, kept on that very object
+    (``case.made_by_report``): its events and tasks, so the intake's answer can be rendered without
+    reading them back. Only the objects the report itself wrote are listed: a case found again (a
+    channel's retry) or merged into another carries none."""
+
+    def __init__(self):
+        self.events: list[CaseEvent] = []
+        self.assignments: list[Assignment] = []
 
 
 def _save(case: Case, *fields: str) -> None:
@@ -396,18 +410,26 @@ def report_case(
                 _("This place lies outside your jurisdiction."), code="outside_jurisdiction",
             )})
     moment = reported_at or timezone.now()
+    # Categories, SLA limits, owner centres, the matrix and its departments: from this process's
+    # reference of the current generation, without a query each (see ``civicgrid.cases.reference``).
+    ref = reference.current()
+    if category is not None:
+        category = ref.category(category.pk) or category
     with transaction.atomic():
         case = Case(
             channel=channel, external_id=external_id,
             request_type=request_type, category=category, urgency=urgency, title=title,
             description=description, lon=lon, lat=lat, address=address, region_code=region_code,
             reporter_name=reporter_name, reporter_phone=reporter_phone,
-            owner_centre=responsible_centre(region_code), state=State.REPORTED, reported_at=moment,
+            owner_centre=ref.centre(region_code), state=State.REPORTED, reported_at=moment,
         )
+        case.made_by_report = MadeByReport()
+        if category is not None:
+            ref.stage_limits(case)
         _set_stage(case, moment, deadlines.file_deadline(case, moment))
         if category is not None:
             # Known now: stored with the insert instead of by a second write.
-            case.routing_suggestion = routing.suggest(case)
+            case.routing_suggestion = reference.suggestion(ref, case)
         try:
             # The number is taken last, right before the insert (the district's counter row stays
             # locked until commit), and is given back with the savepoint when the insert fails.
@@ -430,8 +452,9 @@ def report_case(
         if category is None and case.category_id is not None:
             # The classifier gave the category: the filing clock follows that category's SLA
             # rule, and the matrix can route it.
+            ref.stage_limits(case)
             _set_stage(case, moment, deadlines.file_deadline(case, moment))
-            case.routing_suggestion = routing.suggest(case)
+            case.routing_suggestion = reference.suggestion(ref, case)
             _save(case, "routing_suggestion", *STAGE_FIELDS)
         # One incident, one case: a clear duplicate of an open case is merged into it here (after
         # classification, which may set the category); likely ones wait for the dispatcher.
@@ -444,7 +467,7 @@ def report_case(
             if suggestion["auto"]:
                 # 智能派单: the matrix names exactly one department; no person needs to file it.
                 return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
-                             new=True)
+                             new=True, ref=ref)
     return case
 
 
@@ -455,9 +478,20 @@ def _record_routing(case: Case) -> dict:
     return suggestion
 
 
-def _auto_dispatch(case: Case, suggestion: dict, new: bool) -> Case:
-    lead = Department.objects.select_related("region").defer("region__geometry").get(pk=suggestion["lead_department"])
-    assisting = list(Department.objects.filter(pk__in=suggestion["assisting_departments"]).order_by("pk"))
+def _departments(pks: list[int], ref: reference.Reference | None) -> list[Department]:
+    """Departments (with their regions) in the order of ``pks``: from the intake's reference when
+    there is one, else read. A pk that names no department is left out."""
+    if ref is not None and None not in (found := [ref.department(pk) for pk in pks]):
+        return found
+    by_pk = Department.objects.select_related("region").defer("region__geometry").in_bulk(pks)
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+def _auto_dispatch(case: Case, suggestion: dict, new: bool, ref: reference.Reference | None = None) -> Case:
+    lead = _departments([suggestion["lead_department"]], ref)
+    if not lead:
+        raise Department.DoesNotExist(f"Department {suggestion['lead_department']} does not exist.")
+    lead, assisting = lead[0], _departments(sorted(suggestion["assisting_departments"]), ref)
     note = str(format_lazy(_("Auto-dispatch: {why}"), why=suggestion["why"]))
     if new:
         # Made in this very transaction: held by it already, and without tasks yet.
@@ -473,10 +507,12 @@ def file_case(case: Case, actor: User | None, *, category=None, urgency: str | N
     return _file(case, actor, category, urgency, note, auto=False)
 
 
-def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bool, new: bool = False) -> Case:
+def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bool, new: bool = False,
+          ref: reference.Reference | None = None) -> Case:
     # ``auto``: filed by the auto-dispatch rule, the only filing without a person. ``new``: the
     # case was inserted by the caller's transaction (intake), which holds it: no second lock, and
-    # no savepoint, as a failure undoes the whole report anyway.
+    # no savepoint, as a failure undoes the whole report anyway. ``ref``: the intake's reference
+    # data, which names the departments of the suggestion.
     with transaction.atomic(savepoint=not new):
         locked = case if new else _lock_case(case)
         if not auto:
@@ -500,7 +536,7 @@ def _file(case: Case, actor: User | None, category, urgency, note: str, auto: bo
         # category and place are unchanged), so it is not computed twice.
         suggestion = locked.routing_suggestion if auto and locked.routing_suggestion else _record_routing(locked)
         if suggestion["auto"]:
-            return _auto_dispatch(locked, suggestion, new)
+            return _auto_dispatch(locked, suggestion, new, ref)
     return locked
 
 
@@ -642,6 +678,8 @@ def _dispatch(locked: Case, assignments: list[Assignment], target: str, lead_dep
         _start_clock(a, now, sign_by, handle_by)
         new.append(a)
     created = Assignment.objects.bulk_create(new)
+    if (made := getattr(locked, "made_by_report", None)) is not None:
+        made.assignments += created
     before, locked.state = locked.state, target
     locked.dispatched_at = now
     _set_stage(locked, now, sign_by)

@@ -43,15 +43,18 @@ ACTION_ERRORS = {400: E400, 403: E403, 404: E404, 409: E409, 422: E422}
 def case_body(request, case: Case, rating_token: str | None = None, *, created: bool = False) -> dict:
     """The case as its detail page sees it, re-read through the caller's scope; a case this very
     request ``created`` (inside the caller's jurisdiction, which ``report_case`` checked) is
-    rendered from the object in hand, and cannot have requests or supervisions yet."""
-    if created and request.user.role != Role.DEPARTMENT_HANDLER:
-        requests, supervisions = [], []
+    rendered from the objects in hand: its events and tasks as the report wrote them, and no
+    requests or supervisions, which it cannot have yet."""
+    made = getattr(case, "made_by_report", None) if created else None
+    if made is not None and request.user.role != Role.DEPARTMENT_HANDLER:
+        timeline, assignments, requests, supervisions = made.events, made.assignments, [], []
     else:
         case = selectors.case_detail(request.user, case.pk)
+        timeline, assignments = selectors.timeline(case), selectors.assignments_of(case)
         requests, supervisions = selectors.requests_of(case), selectors.supervisions_of(case)
     return s.CaseDetailSerializer(case, context={
-        "timeline": selectors.timeline(case),
-        "assignments": selectors.assignments_of(case),
+        "timeline": timeline,
+        "assignments": assignments,
         "requests": requests,
         "supervisions": supervisions,
         "available_actions": selectors.available_actions(request.user, case),

@@ -30,10 +30,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.cases.reference import Reference
 from civicgrid.intake import bulk_formats
 from civicgrid.intake.records import NormalizedReport, RecordErrors
 from civicgrid.intake.wire import cached_lookups
@@ -140,7 +141,7 @@ def _location_field(item: Item) -> str:
     return "long" if item.report.channel == "open311" else "lon"
 
 
-def locate(items: list[Item], ref: _Reference | None = None) -> tuple[list[Item], list[RowProblem]]:
+def locate(items: list[Item], ref: Reference | None = None) -> tuple[list[Item], list[RowProblem]]:
     """Points → the finest region containing them, all at once (``locate_many``); region codes
     given without a point must name a region we have."""
     import numpy as np
@@ -179,7 +180,7 @@ def locate(items: list[Item], ref: _Reference | None = None) -> tuple[list[Item]
 # --- stage 3: classify ----------------------------------------------------------------------------
 
 
-def classify(items: list[Item], ref: _Reference) -> None:
+def classify(items: list[Item], ref: Reference) -> None:
     """智能分拨 as ``civicgrid.triage.actions.classify_new_case`` does it for one report, for the whole
     batch at once (``classify_many``): a row without a category but with words gets the best three
     kept for the dispatcher, and the best becomes its category when it is at least
@@ -214,53 +215,7 @@ def classify(items: list[Item], ref: _Reference) -> None:
 # --- building the cases -------------------------------------------------------------------------------
 
 
-class _Reference:
-    """Reference data one import reads again and again, loaded once per key: categories, SLA limits
-    by (category, urgency), the owner centre of a region, the matrix's routing answer."""
-
-    def __init__(self):
-        self.categories: dict = {}
-        self.limits: dict = {}
-        self.centres: dict = {}
-        self.all_centres: dict | None = None
-        self.region_codes: frozenset | None = None
-        self.routing: _Routing | None = None
-
-    def category(self, pk):
-        from civicgrid.taxonomy.models import Category
-
-        if pk not in self.categories:
-            self.categories.update(Category.objects.in_bulk())
-        return self.categories.get(pk)
-
-    def centre_id(self, region_code: str):
-        """``civicgrid.org.selectors.responsible_centre`` (the finest centre whose region contains
-        the place), from all centres loaded once."""
-        from civicgrid.org.models import CommandCentre
-        from civicgrid.org.selectors import enclosing_codes
-        from civicgrid.regions.models import significant_prefix
-
-        if self.all_centres is None:
-            self.all_centres = {code: (pk, significant_prefix(code, level)) for pk, code, level in
-                                CommandCentre.objects.values_list("pk", "region__code", "region__level")}
-        if region_code not in self.centres:
-            found = [self.all_centres[c] for c in enclosing_codes(region_code) if c in self.all_centres]
-            found = [(len(prefix), pk) for pk, prefix in found if region_code.startswith(prefix)]
-            self.centres[region_code] = max(found)[1] if found else None
-        return self.centres[region_code]
-
-    def stage_limits(self, case) -> None:
-        from civicgrid.cases import deadlines
-
-        key = (case.category_id, case.urgency)
-        if key not in self.limits:
-            deadlines.stage_limits(case)
-            self.limits[key] = case._stage_limits
-        else:
-            case._stage_limits = self.limits[key]
-
-
-def build_cases(items: list[Item], ref: _Reference, now: datetime) -> None:
+def build_cases(items: list[Item], ref: Reference, now: datetime) -> None:
     """A ``Case`` in state reported for every item, as ``report_case`` builds it: the owner centre
     of its place and the filing deadline of its category and urgency (numbers come at persist)."""
     from civicgrid.cases.actions import _set_stage
@@ -360,151 +315,9 @@ def deduplicate(items: list[Item]) -> None:
 # --- stage 5: route -----------------------------------------------------------------------------------
 
 
-class _Routing:
-    """``civicgrid.cases.routing.suggest`` for many cases, with its two look-ups remembered for the
-    whole import by what they depend on: the matrix's explanation by (category, the region-prefixed
-    rules the place matches) — by the place itself when the chosen rule has a region prefix, as the
-    explanation then names the place — and the departments of the kinds asked for by the set of
-    active departments of those kinds that serve the place. The decision itself follows
-    ``routing.suggest`` step by step; ``test_bulk_routing`` checks they agree in every outcome."""
-
-    def __init__(self):
-        from civicgrid.org.models import Department
-        from civicgrid.regions.models import significant_prefix
-        from civicgrid.taxonomy.models import ResponsibilityRule
-
-        self.prefix_rules = list(ResponsibilityRule.objects.exclude(region_prefix="").values_list("pk", "region_prefix"))
-        self.departments_by_region = defaultdict(list)
-        for pk, kind, name, code, level in Department.objects.filter(is_active=True).values_list(
-                "pk", "kind", "name", "region__code", "region__level"):
-            self.departments_by_region[code].append((pk, kind, significant_prefix(code, level), name))
-        self.serving_memo: dict = {}
-        self.explain_memo: dict = {}
-        self.departments_memo: dict = {}
-        self.suggestions: dict = {}
-        self.keep_alive: list = []  # the explanations whose id() keys ``suggestions``
-        self.last_departments_key = None
-        self.computed_at = timezone.now().isoformat()
-
-    def _serving(self, region_code: str) -> list[tuple]:
-        """(pk, kind, prefix, name) of the active departments whose region encloses the place."""
-        from civicgrid.org.selectors import enclosing_codes
-
-        found = self.serving_memo.get(region_code)
-        if found is None:
-            found = self.serving_memo[region_code] = [
-                d for code in enclosing_codes(region_code) for d in self.departments_by_region.get(code, ())
-                if region_code.startswith(d[2])]
-        return found
-
-    def explanation(self, category, region_code: str):
-        from civicgrid.taxonomy.selectors import explain
-
-        rules = frozenset(pk for pk, prefix in self.prefix_rules if region_code.startswith(prefix))
-        shared = (category.pk, rules)
-        found = self.explain_memo.get(shared)
-        if found == "by place":
-            found = self.explain_memo.get((category.pk, region_code))
-        if found is None:
-            with translation.override(settings.LANGUAGE_CODE):
-                explanation = explain(category, region_code)
-                found = (explanation, str(explanation.summary))
-            if explanation.rule is not None and explanation.rule.region_prefix:
-                self.explain_memo[shared] = "by place"
-                self.explain_memo[(category.pk, region_code)] = found
-            else:
-                self.explain_memo[shared] = found
-        return found
-
-    def departments(self, kinds: list[str], region_code: str) -> dict[str, list[int]]:
-        """``civicgrid.org.selectors.departments_of_kinds_for`` as pks: per kind, the departments
-        serving the place at the finest level any of them sits, by name."""
-        wanted = tuple(dict.fromkeys(kinds))
-        serving = [d for d in self._serving(region_code) if d[1] in wanted]
-        key = self.last_departments_key = (wanted, frozenset(d[0] for d in serving))
-        found = self.departments_memo.get(key)
-        if found is None:
-            found = {kind: [] for kind in wanted}
-            for kind in wanted:
-                of_kind = [d for d in serving if d[1] == kind]
-                if of_kind:
-                    finest = max(len(d[2]) for d in of_kind)
-                    found[kind] = [d[0] for d in sorted((d for d in of_kind if len(d[2]) == finest),
-                                                        key=lambda d: (d[3], d[0]))]
-            self.departments_memo[key] = found
-        return found
-
-    def suggest(self, case) -> dict:
-        """The suggestion for ``case``; cases with the same category, explanation and departments
-        share one (read-only) dict."""
-        if case.category_id is None or not case.region_code:
-            return self._suggest(case)
-        found = self.explanation(case.category, case.region_code)
-        explanation = found[0]
-        departments_key = None
-        if not explanation.ambiguous and explanation.rule is not None:
-            self.departments([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)
-            departments_key = self.last_departments_key
-        key = (case.category_id, id(found), departments_key)
-        result = self.suggestions.get(key)
-        if result is None:
-            result = self.suggestions[key] = self._suggest(case)
-            self.keep_alive.append(found)
-        return result
-
-    def _suggest(self, case) -> dict:
-        from civicgrid.cases import routing
-
-        result = {
-            "lead_department": None, "lead_candidates": [], "assisting_departments": [],
-            "unresolved_assisting_kinds": [], "rule": None, "lead_kind": None, "assisting_kinds": [],
-            "ambiguous": False, "tied_rules": [], "why": "", "reason": routing.NO_CATEGORY, "auto": False,
-            "computed_at": self.computed_at,
-        }
-        if case.category_id is None or not case.region_code:
-            return result
-        explanation, result["why"] = self.explanation(case.category, case.region_code)
-        result.update(
-            rule=explanation.rule.pk if explanation.rule else None, lead_kind=explanation.lead_kind,
-            assisting_kinds=list(explanation.assisting_kinds), ambiguous=explanation.ambiguous,
-            tied_rules=[r.pk for r in explanation.tied_rules],
-        )
-        if explanation.ambiguous:
-            result["reason"] = routing.AMBIGUOUS
-            return result
-        if explanation.rule is None:
-            result["reason"] = routing.NO_RULE
-            return result
-        found_by_kind = self.departments([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)
-        leads = found_by_kind[explanation.lead_kind]
-        result["lead_candidates"] = list(leads)
-        if not leads:
-            result["reason"] = routing.NO_LEAD_DEPARTMENT
-            return result
-        if len(leads) > 1:
-            result["reason"] = routing.SEVERAL_LEAD_DEPARTMENTS
-            return result
-        result["lead_department"] = leads[0]
-        for kind in explanation.assisting_kinds:
-            found = found_by_kind[kind]
-            if len(found) == 1 and found[0] != leads[0]:
-                result["assisting_departments"].append(found[0])
-            else:
-                result["unresolved_assisting_kinds"].append(kind)
-        if result["unresolved_assisting_kinds"]:
-            result["reason"] = routing.ASSISTING_UNRESOLVED
-        elif not case.category.auto_dispatch:
-            result["reason"] = routing.AUTO_DISPATCH_OFF
-        else:
-            result["reason"], result["auto"] = routing.READY, True
-        return result
-
-
-def route(items: list[Item], ref: _Reference) -> None:
+def route(items: list[Item], ref: Reference) -> None:
     """The responsibility matrix's suggestion (智能派单) for every categorised case, as
-    ``routing.suggest`` gives it, with its look-ups shared across the import (see ``_Routing``)."""
-    if ref.routing is None:
-        ref.routing = _Routing()
+    ``routing.suggest`` gives it, with its look-ups shared across the import (see ``Routing``)."""
     for item in items:
         if item.case.category_id is not None:
             item.case.routing_suggestion = ref.routing.suggest(item.case)
@@ -636,7 +449,7 @@ def persist(items: list[Item]) -> None:
 # --- stage 7: timeline -----------------------------------------------------------------------------
 
 
-def timeline(items: list[Item], now: datetime) -> None:
+def timeline(items: list[Item], now: datetime, ref: Reference | None = None) -> None:
     """The REPORT event of every case (as ``report_case`` writes it), the external record of rows
     that carry source details and the classifier's proposals; then what follows a report on its
     own: merging a duplicate into its original (keeping the candidates with their decision, or for
@@ -656,7 +469,7 @@ def timeline(items: list[Item], now: datetime) -> None:
     ])
     _keep_predictions(items)
     _merge_duplicates(items)
-    _auto_dispatch(items)
+    _auto_dispatch(items, ref)
 
 
 def _report_event_data(item: Item) -> dict:
@@ -715,7 +528,7 @@ def _merge_duplicates(items: list[Item]) -> None:
     DuplicateCandidate.objects.bulk_create(rows)
 
 
-def _auto_dispatch(items: list[Item]) -> None:
+def _auto_dispatch(items: list[Item], ref: Reference | None) -> None:
     """智能派单 exactly as ``report_case`` does it, case by case (only cases the matrix answers
     clearly and whose category is marked for it)."""
     from civicgrid.cases.actions import _file
@@ -725,7 +538,7 @@ def _auto_dispatch(items: list[Item]) -> None:
         if not item.merged and suggestion and suggestion.get("auto"):
             # Inserted by this batch's transaction, which holds it.
             item.case = _file(item.case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
-                              new=True)
+                              new=True, ref=ref)
 
 
 # --- one batch ----------------------------------------------------------------------------------------
@@ -745,11 +558,11 @@ class _Timer:
         self.last = now
 
 
-def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = None, ref: _Reference | None = None,
+def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = None, ref: Reference | None = None,
                  dry_run: bool = False, stages: Iterable[str] | None = None, timings: dict | None = None) -> BatchResult:
     """The whole pipeline for one batch of rows, in one transaction (rolled back for a dry run).
     ``stages`` limits the optional stages (``classify``, ``deduplicate``) for tests and the bench."""
-    ref = ref or _Reference()
+    ref = ref or Reference()
     stages = set(STAGES if stages is None else stages)
     result = BatchResult(last_row=rows[-1][0] if rows else 0)
     now = timezone.now()
@@ -777,7 +590,7 @@ def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = 
             timer.lap("route")
             persist(items)
             timer.lap("persist")
-            timeline(items, now)
+            timeline(items, now, ref)
             timer.lap("timeline")
             result.imported = len(items)
             result.cases = [i.case for i in items]
@@ -960,7 +773,7 @@ def run_import(path, fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run:
     bar = Progress(total, progress_stream, start=max(0, resume_after - 1)) if show_progress else None
     done = 0
     seen: dict = {}
-    ref = _Reference()
+    ref = Reference()
     try:
         rows = bulk_formats.read_rows(path)
         pending = []

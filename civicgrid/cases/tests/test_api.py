@@ -327,3 +327,23 @@ def test_the_detail_has_timeline_and_assignments_and_is_404_elsewhere(city):
         assert r.status_code == 404
         assert r.json()["error"]["code"] == "not_found"
     assert client_for(city.dispatcher).get(f"{URL}350211-20000101-99999/").status_code == 404
+
+
+@pytest.mark.parametrize("auto", [False, True], ids=["routed", "auto-dispatched"])
+def test_the_answer_to_a_report_is_the_detail_of_the_case_it_made(mapped, auto):
+    # given a clear matrix answer for the category, with auto-dispatch off or on
+    from civicgrid.org.models import DepartmentKind
+    from civicgrid.taxonomy.models import Category, ResponsibilityRule
+
+    ResponsibilityRule.objects.create(category=mapped.category, lead_kind=DepartmentKind.CITY_MANAGEMENT,
+                                      assisting_kinds=[DepartmentKind.POLICE_STATION])
+    Category.objects.filter(pk=mapped.category.pk).update(auto_dispatch=auto)
+    client = client_for(mapped.dispatcher)
+    # when a report is made (its answer rendered from the objects the report wrote)
+    made = client.post(URL, body(category_kind="component", category_code="01001"), format="json")
+    assert made.status_code == 201, made.json()
+    # then it says exactly what the case's detail, read back from the database, says
+    detail = client.get(f"{URL}{made.json()['number']}/")
+    assert made.json() == detail.json()
+    assert [e["action"] for e in made.json()["timeline"]] == (["report", "file", "dispatch"] if auto else ["report"])
+    assert len(made.json()["assignments"]) == (2 if auto else 0)

@@ -3,9 +3,8 @@
 
 import pytest
 
-from civicgrid.cases import routing
+from civicgrid.cases import reference, routing
 from civicgrid.cases.models import Case
-from civicgrid.intake import bulk
 from civicgrid.intake.tests.conftest import GRID
 from civicgrid.org.models import Department, DepartmentKind
 from civicgrid.regions.models import Region
@@ -82,7 +81,7 @@ def test_shared_look_ups_give_the_single_report_answer(two_grids, setup):
     category = type(two_grids.dumping).objects.get(pk=two_grids.dumping.pk)
     cases = [Case(category=category, region_code=code) for code in (GRID, OTHER_GRID, GRID)]
     # when the importer routes the cases of both grids with one set of shared look-ups
-    shared = bulk._Routing()
+    shared = reference.Routing()
     got = [shared.suggest(c) for c in cases]
     # then each answer is the single report's, word for word (the moment of computing aside)
     for case, answer in zip(cases, got, strict=True):
@@ -96,7 +95,7 @@ def test_shared_look_ups_give_the_single_report_answer(two_grids, setup):
 
 def test_no_category_no_suggestion(two_grids):
     case = Case(category=None, region_code=GRID)
-    answer = bulk._Routing().suggest(case)
+    answer = reference.Routing().suggest(case)
     assert answer["reason"] == routing.NO_CATEGORY and answer["lead_department"] is None
 
 
@@ -107,7 +106,7 @@ def test_the_owner_centre_is_the_finest_centre_as_for_a_single_report(two_grids)
 
     street = CommandCentre.objects.create(name="集美街道综治中心", level="street", region=two_grids.regions["350211001000"])
     Region.objects.create(code="350211002000", level="street", name="侨英街道", parent=two_grids.regions["350211000000"])
-    ref = bulk._Reference()
+    ref = reference.Reference()
     # then every place gets the centre responsible_centre names
     for code in (GRID, OTHER_GRID, "350211002000", "350211000000", "350203000000"):
         expected = responsible_centre(code)

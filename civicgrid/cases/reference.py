@@ -1,0 +1,343 @@
+"""Reference data every intake reads — categories, SLA limits, the owner centre of a place, the
+responsibility matrix's answer and the departments it names — held in memory.
+
+A ``Reference`` loads each kind of row once (all categories, all command centres, all departments,
+the region-prefixed matrix rules) and remembers its answers by what they depend on, so routing a
+report is dictionary work instead of half a dozen queries. The bulk importer builds one per import.
+Single reports share one per process through ``current()``, valid for one *reference generation*:
+a token that database triggers replace on every write to the tables these answers come from
+(``WATCHED``), whichever path writes — actions, the admin, imports, a data migration, plain SQL.
+``current()`` reads the token (one primary-key read) and builds a new ``Reference`` when it
+changed, so every process sees a committed change at its next report. The triggers are (re)installed
+after every ``migrate`` (``install_triggers``); ``test_reference`` checks them on both databases.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone, translation
+
+# The generation row (in the regions app's generation table, beside the regions' own).
+GENERATION_KEY = "reference"
+# A process's reference is dropped and rebuilt past this many remembered answers (places × categories
+# grow without bound in a long-running process otherwise).
+MAX_MEMO = 200_000
+
+
+class Reference:
+    """Reference data read again and again, each kind loaded once: categories, SLA limits by
+    (category, urgency), the owner centre of a region, departments, the matrix's routing answer
+    (``routing``). Safe to share between threads: answers are only ever added, and two threads
+    computing the same one store equal values."""
+
+    def __init__(self):
+        self.categories: dict = {}
+        self.limits: dict = {}
+        self.centres: dict = {}
+        self.all_centres: dict | None = None
+        self.region_codes: frozenset | None = None
+        self.departments: dict | None = None
+        self._routing: Routing | None = None
+
+    def category(self, pk):
+        from civicgrid.taxonomy.models import Category
+
+        if pk not in self.categories:
+            self.categories.update(Category.objects.in_bulk())
+        return self.categories.get(pk)
+
+    def centre(self, region_code: str):
+        """``civicgrid.org.selectors.responsible_centre`` (the finest centre whose region contains
+        the place), from all centres loaded once (with their regions, boundaries left out)."""
+        from civicgrid.org.models import CommandCentre
+        from civicgrid.org.selectors import enclosing_codes
+
+        if self.all_centres is None:
+            self.all_centres = {c.region.code: c for c in
+                                CommandCentre.objects.select_related("region").defer("region__geometry")}
+        if region_code not in self.centres:
+            found = [self.all_centres[c] for c in enclosing_codes(region_code) if c in self.all_centres]
+            found = [(len(c.region.prefix), c.pk, c) for c in found if region_code.startswith(c.region.prefix)]
+            self.centres[region_code] = max(found, key=lambda f: f[:2])[2] if found else None
+        return self.centres[region_code]
+
+    def centre_id(self, region_code: str):
+        centre = self.centre(region_code)
+        return centre.pk if centre is not None else None
+
+    def department(self, pk):
+        """A department by pk (with its region, boundary left out), or ``None``."""
+        from civicgrid.org.models import Department
+
+        if self.departments is None:
+            self.departments = Department.objects.select_related("region").defer("region__geometry").in_bulk()
+        return self.departments.get(pk)
+
+    @property
+    def routing(self) -> Routing:
+        if self._routing is None:
+            self._routing = Routing()
+        return self._routing
+
+    def size(self) -> int:
+        """How many answers are remembered (see ``MAX_MEMO``)."""
+        r = self._routing
+        return len(self.centres) + (len(r.serving_memo) + len(r.explain_memo) + len(r.suggestions) if r else 0)
+
+    def stage_limits(self, case) -> None:
+        from civicgrid.cases import deadlines
+
+        key = (case.category_id, case.urgency)
+        if key not in self.limits:
+            deadlines.stage_limits(case)
+            self.limits[key] = case._stage_limits
+        else:
+            case._stage_limits = self.limits[key]
+
+
+class Routing:
+    """``civicgrid.cases.routing.suggest`` for many cases, with its two look-ups remembered for the
+    whole import by what they depend on: the matrix's explanation by (category, the region-prefixed
+    rules the place matches) — by the place itself when the chosen rule has a region prefix, as the
+    explanation then names the place — and the departments of the kinds asked for by the set of
+    active departments of those kinds that serve the place. The decision itself follows
+    ``routing.suggest`` step by step; ``test_bulk_routing`` checks they agree in every outcome."""
+
+    def __init__(self):
+        from civicgrid.org.models import Department
+        from civicgrid.regions.models import significant_prefix
+        from civicgrid.taxonomy.models import ResponsibilityRule
+
+        self.prefix_rules = list(ResponsibilityRule.objects.exclude(region_prefix="").values_list("pk", "region_prefix"))
+        self.departments_by_region = defaultdict(list)
+        for pk, kind, name, code, level in Department.objects.filter(is_active=True).values_list(
+                "pk", "kind", "name", "region__code", "region__level"):
+            self.departments_by_region[code].append((pk, kind, significant_prefix(code, level), name))
+        self.serving_memo: dict = {}
+        self.explain_memo: dict = {}
+        self.departments_memo: dict = {}
+        self.suggestions: dict = {}
+        self.keep_alive: list = []  # the explanations whose id() keys ``suggestions``
+        self.computed_at = timezone.now().isoformat()
+
+    def _serving(self, region_code: str) -> list[tuple]:
+        """(pk, kind, prefix, name) of the active departments whose region encloses the place."""
+        from civicgrid.org.selectors import enclosing_codes
+
+        found = self.serving_memo.get(region_code)
+        if found is None:
+            found = self.serving_memo[region_code] = [
+                d for code in enclosing_codes(region_code) for d in self.departments_by_region.get(code, ())
+                if region_code.startswith(d[2])]
+        return found
+
+    def explanation(self, category, region_code: str):
+        from civicgrid.taxonomy.selectors import explain
+
+        rules = frozenset(pk for pk, prefix in self.prefix_rules if region_code.startswith(prefix))
+        shared = (category.pk, rules)
+        found = self.explain_memo.get(shared)
+        if found == "by place":
+            found = self.explain_memo.get((category.pk, region_code))
+        if found is None:
+            with translation.override(settings.LANGUAGE_CODE):
+                explanation = explain(category, region_code)
+                found = (explanation, str(explanation.summary))
+            if explanation.rule is not None and explanation.rule.region_prefix:
+                self.explain_memo[shared] = "by place"
+                self.explain_memo[(category.pk, region_code)] = found
+            else:
+                self.explain_memo[shared] = found
+        return found
+
+    def departments(self, kinds: list[str], region_code: str) -> tuple[tuple, dict[str, list[int]]]:
+        """``civicgrid.org.selectors.departments_of_kinds_for`` as pks: per kind, the departments
+        serving the place at the finest level any of them sits, by name; with the key the answer is
+        remembered by."""
+        wanted = tuple(dict.fromkeys(kinds))
+        serving = [d for d in self._serving(region_code) if d[1] in wanted]
+        key = (wanted, frozenset(d[0] for d in serving))
+        found = self.departments_memo.get(key)
+        if found is None:
+            found = {kind: [] for kind in wanted}
+            for kind in wanted:
+                of_kind = [d for d in serving if d[1] == kind]
+                if of_kind:
+                    finest = max(len(d[2]) for d in of_kind)
+                    found[kind] = [d[0] for d in sorted((d for d in of_kind if len(d[2]) == finest),
+                                                        key=lambda d: (d[3], d[0]))]
+            self.departments_memo[key] = found
+        return key, found
+
+    def suggest(self, case) -> dict:
+        """The suggestion for ``case``; cases with the same category, explanation and departments
+        share one (read-only) dict."""
+        if case.category_id is None or not case.region_code:
+            return self._suggest(case)
+        found = self.explanation(case.category, case.region_code)
+        explanation = found[0]
+        departments_key = None
+        if not explanation.ambiguous and explanation.rule is not None:
+            departments_key = self.departments(
+                [explanation.lead_kind, *explanation.assisting_kinds], case.region_code)[0]
+        key = (case.category_id, id(found), departments_key)
+        result = self.suggestions.get(key)
+        if result is None:
+            result = self.suggestions[key] = self._suggest(case)
+            self.keep_alive.append(found)
+        return result
+
+    def _suggest(self, case) -> dict:
+        from civicgrid.cases import routing
+
+        result = {
+            "lead_department": None, "lead_candidates": [], "assisting_departments": [],
+            "unresolved_assisting_kinds": [], "rule": None, "lead_kind": None, "assisting_kinds": [],
+            "ambiguous": False, "tied_rules": [], "why": "", "reason": routing.NO_CATEGORY, "auto": False,
+            "computed_at": self.computed_at,
+        }
+        if case.category_id is None or not case.region_code:
+            return result
+        explanation, result["why"] = self.explanation(case.category, case.region_code)
+        result.update(
+            rule=explanation.rule.pk if explanation.rule else None, lead_kind=explanation.lead_kind,
+            assisting_kinds=list(explanation.assisting_kinds), ambiguous=explanation.ambiguous,
+            tied_rules=[r.pk for r in explanation.tied_rules],
+        )
+        if explanation.ambiguous:
+            result["reason"] = routing.AMBIGUOUS
+            return result
+        if explanation.rule is None:
+            result["reason"] = routing.NO_RULE
+            return result
+        found_by_kind = self.departments([explanation.lead_kind, *explanation.assisting_kinds], case.region_code)[1]
+        leads = found_by_kind[explanation.lead_kind]
+        result["lead_candidates"] = list(leads)
+        if not leads:
+            result["reason"] = routing.NO_LEAD_DEPARTMENT
+            return result
+        if len(leads) > 1:
+            result["reason"] = routing.SEVERAL_LEAD_DEPARTMENTS
+            return result
+        result["lead_department"] = leads[0]
+        for kind in explanation.assisting_kinds:
+            found = found_by_kind[kind]
+            if len(found) == 1 and found[0] != leads[0]:
+                result["assisting_departments"].append(found[0])
+            else:
+                result["unresolved_assisting_kinds"].append(kind)
+        if result["unresolved_assisting_kinds"]:
+            result["reason"] = routing.ASSISTING_UNRESOLVED
+        elif not case.category.auto_dispatch:
+            result["reason"] = routing.AUTO_DISPATCH_OFF
+        else:
+            result["reason"], result["auto"] = routing.READY, True
+        return result
+
+
+# --- one reference per process, per generation -------------------------------------------------
+
+_lock = threading.Lock()
+_current: tuple[str, Reference] | None = None
+
+
+def generation_token(using: str = "default") -> str:
+    """The committed reference generation ("" before the first write since the tables were made)."""
+    from civicgrid.regions.models import RegionGeneration
+
+    return RegionGeneration.objects.using(using).filter(key=GENERATION_KEY).values_list("token", flat=True).first() or ""
+
+
+def current() -> Reference:
+    """This process's ``Reference`` for the current generation (one primary-key read)."""
+    global _current
+    token = generation_token()
+    held = _current
+    if held is not None and held[0] == token and held[1].size() < MAX_MEMO:
+        return held[1]
+    with _lock:
+        if _current is None or _current[0] != token or _current[1].size() >= MAX_MEMO:
+            _current = (token, Reference())
+        return _current[1]
+
+
+def forget() -> None:
+    """Drop this process's reference (between tests: a rolled-back test's rows must not linger)."""
+    global _current
+    with _lock:
+        _current = None
+
+
+def suggestion(ref: Reference, case) -> dict:
+    """``civicgrid.cases.routing.suggest`` for one case from ``ref``: the case's own copy, computed now."""
+    return {**ref.routing.suggest(case), "computed_at": timezone.now().isoformat()}
+
+
+# --- the triggers that replace the token --------------------------------------------------------
+
+
+def watched_tables() -> list[str]:
+    """The tables the answers above are read from."""
+    from civicgrid.org.models import CommandCentre, Department
+    from civicgrid.regions.models import Region
+    from civicgrid.taxonomy.models import Category, ResponsibilityRule, SlaRule
+
+    return [m._meta.db_table for m in (Category, SlaRule, ResponsibilityRule, Department, CommandCentre, Region)]
+
+
+def _trigger_name(table: str, event: str = "") -> str:
+    return f"civicgrid_refgen_{table}{'_' + event if event else ''}"
+
+
+def install_triggers(using: str = "default") -> None:
+    """Create (or replace) the triggers that give the reference a new token on every write to a
+    watched table. Statement-level on PostgreSQL (a bulk load bumps once per statement, TRUNCATE
+    included); row-level on SQLite, which has no other kind."""
+    from civicgrid.regions.models import RegionGeneration
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    generation = quote(RegionGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE OR REPLACE FUNCTION civicgrid_new_reference_generation() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN "
+                f"INSERT INTO {generation} (key, token, counter, changed_at) "
+                f"VALUES ('{GENERATION_KEY}', md5(random()::text || clock_timestamp()::text), 1, now()) "
+                f"ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, counter = {generation}.counter + 1, "
+                "changed_at = EXCLUDED.changed_at; RETURN NULL; END $$")
+            for table in watched_tables():
+                cursor.execute(
+                    f"CREATE OR REPLACE TRIGGER {_trigger_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                    f"ON {quote(table)} FOR EACH STATEMENT EXECUTE FUNCTION civicgrid_new_reference_generation()")
+        elif connection.vendor == "sqlite":
+            body = (f"INSERT INTO {generation} (key, token, counter, changed_at) VALUES ('{GENERATION_KEY}', "
+                    "lower(hex(randomblob(16))), 1, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
+                    "ON CONFLICT(key) DO UPDATE SET token = excluded.token, counter = counter + 1, "
+                    "changed_at = excluded.changed_at;")
+            for table in watched_tables():
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {_trigger_name(table, event.lower())} "
+                                   f"AFTER {event} ON {quote(table)} BEGIN {body} END")
+
+
+def installed_triggers(using: str = "default") -> set[str]:
+    """Names of the reference triggers present (for the checks and tests)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'civicgrid_refgen_%%'")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'civicgrid_refgen_%'")
+        return {r[0] for r in cursor.fetchall()}
+
+
+def expected_triggers(using: str = "default") -> set[str]:
+    if connections[using].vendor == "postgresql":
+        return {_trigger_name(t) for t in watched_tables()}
+    return {_trigger_name(t, e) for t in watched_tables() for e in ("insert", "update", "delete")}

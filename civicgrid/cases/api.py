@@ -17,7 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from civicgrid.cases import actions, selectors
+from civicgrid.cases import actions, reference, selectors
 from civicgrid.cases import serializers as s
 from civicgrid.cases.filters import CaseFilter
 from civicgrid.cases.models import Case, Urgency
@@ -111,9 +111,11 @@ class CaseListCreate(generics.GenericAPIView):
     )
     @idempotent
     def post(self, request):
-        data = _valid(s.CaseCreateSerializer, request)
-        started = timezone.now()
-        case = _call(actions.report_case, actor=request.user, **data)
+        # One read of the region and reference generations serves the whole report.
+        with reference.pinned():
+            data = _valid(s.CaseCreateSerializer, request)
+            started = timezone.now()
+            case = _call(actions.report_case, actor=request.user, **data)
         created = case.created_at >= started
         try:
             body = case_body(request, case, created=created)

@@ -36,6 +36,7 @@ class Reference:
 
     def __init__(self):
         self.categories: dict = {}
+        self.codes: dict | None = None
         self.limits: dict = {}
         self.centres: dict = {}
         self.all_centres: dict | None = None
@@ -44,11 +45,20 @@ class Reference:
         self._routing: Routing | None = None
 
     def category(self, pk):
-        from civicgrid.taxonomy.models import Category
+        """A category by pk (active or not), or ``None``."""
+        return self._categories()[0].get(pk)
 
-        if pk not in self.categories:
-            self.categories.update(Category.objects.in_bulk())
-        return self.categories.get(pk)
+    def category_by_code(self, kind: str, code: str):
+        """The category of ``kind`` with ``code`` (GB/T 47678.5), or ``None``."""
+        return self._categories()[1].get((kind, code))
+
+    def _categories(self) -> tuple[dict, dict]:
+        if self.codes is None:
+            from civicgrid.taxonomy.models import Category
+
+            self.categories = Category.objects.in_bulk()
+            self.codes = {(c.kind, c.code): c for c in self.categories.values()}
+        return self.categories, self.codes
 
     def centre(self, region_code: str):
         """``civicgrid.org.selectors.responsible_centre`` (the finest centre whose region contains
@@ -245,11 +255,18 @@ _lock = threading.Lock()
 _current: tuple[str, Reference] | None = None
 
 
-def generation_token(using: str = "default") -> str:
+def generation_token() -> str:
     """The committed reference generation ("" before the first write since the tables were made)."""
-    from civicgrid.regions.models import RegionGeneration
+    from civicgrid.regions.generation import current_token
 
-    return RegionGeneration.objects.using(using).filter(key=GENERATION_KEY).values_list("token", flat=True).first() or ""
+    return current_token(GENERATION_KEY)
+
+
+def pinned():
+    """A block (one request's intake) in which the region and reference generations are read once."""
+    from civicgrid.regions.generation import KEY, pinned
+
+    return pinned(KEY, GENERATION_KEY)
 
 
 def current() -> Reference:

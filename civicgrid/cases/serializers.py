@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from civicgrid.cases import reference
 from civicgrid.cases.models import (
     Assignment,
     Case,
@@ -52,11 +53,11 @@ class CategoryRefMixin(serializers.Serializer):
         if cid is not None and (kind or code):
             raise serializers.ValidationError({"category_id": [_error(
                 _("Give the category either by id or by kind and code, not both."), "ambiguous")]})
-        # Categories are platform-wide reference data (see civicgrid.taxonomy.selectors).
-        active = Category.objects.filter(is_active=True)
+        # Categories are platform-wide reference data, held per process (civicgrid.cases.reference).
+        ref = reference.current()
         if cid is not None:
-            category = active.filter(pk=cid).first()
-            if category is None:
+            category = ref.category(cid)
+            if category is None or not category.is_active:
                 raise serializers.ValidationError({"category_id": [_error(
                     _("No active category has this id."), "does_not_exist")]})
             return category
@@ -65,8 +66,8 @@ class CategoryRefMixin(serializers.Serializer):
             if not (kind and code):
                 raise serializers.ValidationError({missing: [_error(
                     _("Give both the category kind and its code."), "required")]})
-            category = active.filter(kind=kind, code=code).first()
-            if category is None:
+            category = ref.category_by_code(kind, code)
+            if category is None or not category.is_active:
                 raise serializers.ValidationError({"category_code": [_error(
                     _("No active category of this kind has this code."), "does_not_exist")]})
             return category

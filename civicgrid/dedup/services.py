@@ -146,17 +146,18 @@ def search_window_h(category_id) -> float:
 
 
 def _category_infos(category_ids: set) -> dict:
-    """``{category_id: _CategoryInfo}`` for the reports' categories (one query; the rules come
-    from ``_rules``), with the platform defaults where no rule overrides them. ``None`` (no
+    """``{category_id: _CategoryInfo}`` for the reports' categories (from the intake's reference;
+    the rules come from ``_rules``), with the platform defaults where no rule overrides them. ``None`` (no
     category) maps to the defaults."""
-    from civicgrid.taxonomy.models import Category
+    from civicgrid.cases import reference  # categories are the intake's reference data
 
     ids = {c for c in category_ids if c is not None}
     infos = {None: _CategoryInfo(radius_m=default_radius_m(), window_h=default_window_hours())}
     if not ids:
         return infos
     limits, related = _rules()
-    for pk, kind, major in Category.objects.filter(pk__in=ids).values_list("pk", "kind", "major_code"):
+    ref = reference.current()
+    for pk, kind, major in [(c.pk, c.kind, c.major_code) for pk in ids if (c := ref.category(pk)) is not None]:
         radius, window = limits.get(pk, (None, None))
         infos[pk] = _CategoryInfo(
             kind=kind, major=major or "", radius_m=float(radius or default_radius_m()),

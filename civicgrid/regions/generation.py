@@ -6,6 +6,7 @@ per call and rebuild when it differs from the token they were built from (see ``
 
 import threading
 import uuid
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import F
@@ -15,10 +16,33 @@ from civicgrid.regions.models import RegionGeneration
 KEY = "regions"
 
 
-def current_token() -> str:
-    """The committed (or, inside the writer's own transaction, pending) token; "" before any change."""
-    row = RegionGeneration.objects.filter(key=KEY).values_list("token", flat=True).first()
+_pins = threading.local()
+
+
+def current_token(key: str = KEY) -> str:
+    """The committed (or, inside the writer's own transaction, pending) token of ``key``; "" before
+    any change. Inside ``pinned()``, the token read when the block began."""
+    tokens = getattr(_pins, "tokens", None)
+    if tokens is not None and key in tokens:
+        return tokens[key]
+    row = RegionGeneration.objects.filter(key=key).values_list("token", flat=True).first()
     return row or ""
+
+
+@contextmanager
+def pinned(*keys: str):
+    """Read the tokens of ``keys`` once (one query) and answer ``current_token`` with them until the
+    block ends: a request that locates a point and reads reference data pays one read, not one per
+    look-up. Only for blocks that do not change what the tokens guard."""
+    if getattr(_pins, "tokens", None) is not None:  # an outer block pinned them already
+        yield
+        return
+    found = dict(RegionGeneration.objects.filter(key__in=keys).values_list("key", "token"))
+    _pins.tokens = {key: found.get(key, "") for key in keys}
+    try:
+        yield
+    finally:
+        _pins.tokens = None
 
 
 def current_counter() -> int:

@@ -171,10 +171,10 @@ def classify_new_case(case) -> CasePrediction | None:
     limit = threshold()
     applied = top[0]["confidence"] >= limit
     if applied:
-        from civicgrid.taxonomy.models import Category
+        from civicgrid.cases import reference
 
-        category = Category.objects.filter(pk=top[0]["category"], is_active=True).first()
-        applied = category is not None
+        category = reference.current().category(top[0]["category"])
+        applied = category is not None and category.is_active
         if applied:
             case.category = category
             case.save(update_fields=["category", "updated_at"])

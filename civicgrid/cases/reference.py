@@ -89,6 +89,7 @@ class Reference:
 
     @property
     def routing(self) -> Routing:
+        """The matrix's answers, built on first use (two threads may both build one; either serves)."""
         if self._routing is None:
             self._routing = Routing()
         return self._routing
@@ -111,7 +112,7 @@ class Reference:
 
 class Routing:
     """``civicgrid.cases.routing.suggest`` for many cases, with its two look-ups remembered for the
-    whole import by what they depend on: the matrix's explanation by (category, the region-prefixed
+    life of its ``Reference`` (one import, or one generation in a process) by what they depend on: the matrix's explanation by (category, the region-prefixed
     rules the place matches) — by the place itself when the chosen rule has a region prefix, as the
     explanation then names the place — and the departments of the kinds asked for by the set of
     active departments of those kinds that serve the place. The decision itself follows

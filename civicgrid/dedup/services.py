@@ -157,14 +157,16 @@ def _category_infos(category_ids: set) -> dict:
         return infos
     limits, related = _rules()
     ref = reference.current()
-    for pk, kind, major in [(c.pk, c.kind, c.major_code) for pk in ids if (c := ref.category(pk)) is not None]:
+    for pk in ids:
+        category = ref.category(pk)
+        if category is None:  # an unknown id: treat like no category
+            infos[pk] = infos[None]
+            continue
         radius, window = limits.get(pk, (None, None))
         infos[pk] = _CategoryInfo(
-            kind=kind, major=major or "", radius_m=float(radius or default_radius_m()),
+            kind=category.kind, major=category.major_code or "", radius_m=float(radius or default_radius_m()),
             window_h=float(window or default_window_hours()), related=frozenset(related.get(pk, ())),
         )
-    for pk in ids - infos.keys():  # an unknown id: treat like no category
-        infos[pk] = infos[None]
     return infos
 
 

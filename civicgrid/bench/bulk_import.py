@@ -105,6 +105,46 @@ def _raw_copy(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def _stored_rows_ceiling(prefix: str) -> dict:
+    """The most any importer could reach on this schema: the finished rows the import wrote (its
+    cases and their REPORT events, read back into memory) COPYed into fresh tables with the same
+    columns, indexes and checks as ``cases_case`` and ``cases_caseevent`` (foreign keys left out,
+    which only flatters the figure) and committed, timed as the raw COPY is; the tables are
+    dropped afterwards. No validation and no Python per row: the database's own cost of storing a
+    case with its indexes."""
+    from django.db import connection, transaction
+
+    from civicgrid.cases.models import Case, CaseEvent
+
+    selects = {
+        Case: f"SELECT * FROM {Case._meta.db_table} WHERE external_id LIKE %s",
+        CaseEvent: (f"SELECT e.* FROM {CaseEvent._meta.db_table} e JOIN {Case._meta.db_table} c "
+                    "ON c.id = e.case_id WHERE c.external_id LIKE %s AND e.action = 'report'"),
+    }
+    tables = {model: f"bench_ceiling_{model._meta.model_name}" for model in selects}
+    payloads = {}
+    try:
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            for model, select in selects.items():
+                query = raw.mogrify(select, [prefix + "%"])
+                with raw.copy(f"COPY ({query}) TO STDOUT") as copy:
+                    payloads[model] = b"".join(bytes(block) for block in copy)
+                cursor.execute(f"DROP TABLE IF EXISTS {tables[model]}")
+                cursor.execute(f"CREATE TABLE {tables[model]} (LIKE {model._meta.db_table} INCLUDING ALL)")
+            started = time.perf_counter()
+            with transaction.atomic():
+                for model, payload in payloads.items():
+                    with raw.copy(f"COPY {tables[model]} FROM STDIN") as copy:
+                        copy.write(payload)
+            seconds = time.perf_counter() - started
+    finally:
+        with connection.cursor() as cursor:
+            for table in tables.values():
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    return {"seconds": seconds, "cases": payloads[Case].count(b"\n")}
+
+
 TOUCHED_TABLES = ("cases_case", "cases_caseevent", "cases_casenumbercounter", "intake_externalrecord",
                   "triage_caseprediction", "dedup_duplicatecandidate")
 
@@ -205,7 +245,9 @@ def run(rows: int = ROWS, batch_size: int = BATCH_SIZE) -> dict:
         raw_s = _raw_copy(path)
         timings: dict = {}
         started = time.perf_counter()
-        summary = bulk.run_import(path, "csv", batch_size=batch_size, show_progress=False, timings=timings)
+        batch_seconds: list = []
+        summary = bulk.run_import(path, "csv", batch_size=batch_size, show_progress=False, timings=timings,
+                                  batch_seconds=batch_seconds)
         bulk_s = time.perf_counter() - started
         made = Case.objects.filter(external_id__startswith=prefix).count()
         merged = Case.objects.filter(external_id__startswith=prefix, parent__isnull=False).count()
@@ -215,7 +257,15 @@ def run(rows: int = ROWS, batch_size: int = BATCH_SIZE) -> dict:
             "rate": summary.imported / bulk_s, "raw_rate": rows / raw_s,
         }
         figures["ratio"] = figures["rate"] / figures["raw_rate"]
-        figures["million_s"] = 1_000_000 / figures["rate"]
+        ceiling = _stored_rows_ceiling(prefix)
+        figures["ceiling_rate"] = ceiling["cases"] / ceiling["seconds"] if ceiling["seconds"] else float("nan")
+        figures["ceiling_ratio"] = figures["ceiling_rate"] / figures["raw_rate"]
+        # The first batch also loads the classifier, the tokenizer's dictionary and the reference
+        # data once per import: counted once in the million, the rest scaled by rows.
+        first = batch_seconds[0] if len(batch_seconds) > 1 else 0.0
+        figures["first_batch_s"] = first
+        figures["million_s"] = first + (bulk_s - first) * (1_000_000 - (batch_size if first else 0)) / (
+            summary.imported - (batch_size if first else 0))
         staged = sum(timings.values())
         timings["read file, checkpoint, error report"] = max(0.0, bulk_s - staged)
         _print(figures, timings, batch_size)
@@ -235,8 +285,11 @@ def _print(f: dict, timings: dict, batch_size: int) -> None:
           f"{f['rate']:,.0f} cases/s ({f['merged']:,} merged as duplicates, {f['problems']} row problems)")
     print(f"raw COPY of the same file into a bare table: {f['raw_s']:.2f} s = {f['raw_rate']:,.0f} rows/s")
     print(f"ratio to raw COPY: {f['ratio']:.3f} (target ≥ {TARGET_RATIO}: {verdict(f['ratio'] >= TARGET_RATIO)})")
+    print(f"ceiling: the import's finished case and REPORT-event rows COPYed from memory into tables with "
+          f"the same indexes and checks: {f['ceiling_rate']:,.0f} cases/s = {f['ceiling_ratio']:.3f} of raw COPY")
     print(f"cases/s target ≥ {TARGET_RATE:,.0f}: {verdict(f['rate'] >= TARGET_RATE)}")
     print(f"one million rows, extrapolated: {timedelta(seconds=round(f['million_s']))} "
-          f"(target < 4 min: {verdict(f['million_s'] < TARGET_MILLION_S)})")
+          f"(target < 4 min: {verdict(f['million_s'] < TARGET_MILLION_S)}; the first batch, {f['first_batch_s']:.1f} s "
+          "with the one-time loading of the classifier and reference data, counted once, the rest scaled by rows)")
     print("seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
     print(f"(machine: {os.cpu_count()} cores shared with other work, load average {load:.1f} at the end)")

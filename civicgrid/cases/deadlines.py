@@ -44,10 +44,14 @@ def stage_limits(case) -> dict[str, tuple[Decimal, str]]:
     memo = getattr(case, "_stage_limits", None)
     if memo is not None and memo[0] == key:
         return memo[1]
-    limits = sla_limits(case.category, case.urgency == "urgent")
-    found = {stage: (limit.amount, limit.unit) for stage, limit in limits.items() if stage in STAGES}
+    found = clock_limits(sla_limits(case.category, case.urgency == "urgent"))
     case._stage_limits = (key, found)
     return found
+
+
+def clock_limits(limits: dict) -> dict[str, tuple[Decimal, str]]:
+    """The taxonomy's ``{stage: WorkingDuration}`` as the clocks use them: ``{stage: (amount, unit)}``."""
+    return {stage: (limit.amount, limit.unit) for stage, limit in limits.items() if stage in STAGES}
 
 
 def _deadline(case, stage: str, start: datetime) -> datetime | None:

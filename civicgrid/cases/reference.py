@@ -38,6 +38,7 @@ class Reference:
         self.categories: dict = {}
         self.codes: dict | None = None
         self.limits: dict = {}
+        self.sla_rules: tuple | None = None
         self.centres: dict = {}
         self.all_centres: dict | None = None
         self.region_codes: frozenset | None = None
@@ -97,17 +98,39 @@ class Reference:
     def size(self) -> int:
         """How many answers are remembered (see ``MAX_MEMO``)."""
         r = self._routing
-        return len(self.centres) + (len(r.serving_memo) + len(r.explain_memo) + len(r.suggestions) if r else 0)
+        return len(self.centres) + (len(r.serving_memo) + len(r.explain_memo) + len(r.suggestions)
+                                    + len(r.rules_memo) + len(r.departments_by_place) if r else 0)
 
     def stage_limits(self, case) -> None:
+        """Set the case's stage limits (as ``deadlines.stage_limits`` computes them) from the SLA
+        rules, all read at the first case."""
         from civicgrid.cases import deadlines
+        from civicgrid.taxonomy.sla import resolve
 
         key = (case.category_id, case.urgency)
-        if key not in self.limits:
-            deadlines.stage_limits(case)
-            self.limits[key] = case._stage_limits
-        else:
-            case._stage_limits = self.limits[key]
+        if case.category_id is None:
+            self.limits[key] = (key, {})
+        elif key not in self.limits:
+            rules, default = self._sla_rules()
+            self.limits[key] = (key, deadlines.clock_limits(
+                resolve(rules.get(case.category_id), default, case.urgency == "urgent")))
+        case._stage_limits = self.limits[key]
+
+    def _sla_rules(self) -> tuple[dict, object]:
+        """({category pk: its rule}, the default rule), as ``taxonomy.selectors.sla_rule_for``
+        chooses them (the first by pk), from one read of every rule."""
+        if self.sla_rules is None:
+            from civicgrid.taxonomy.models import SlaRule
+            from civicgrid.taxonomy.sla import builtin_default_rule
+
+            rules, default = {}, None
+            for rule in SlaRule.objects.order_by("pk"):
+                if rule.category_id is not None:
+                    rules.setdefault(rule.category_id, rule)
+                if rule.is_default and default is None:
+                    default = rule
+            self.sla_rules = (rules, default or builtin_default_rule())
+        return self.sla_rules
 
 
 class Routing:
@@ -131,6 +154,8 @@ class Routing:
         self.serving_memo: dict = {}
         self.explain_memo: dict = {}
         self.departments_memo: dict = {}
+        self.rules_memo: dict = {}  # region code → the region-prefixed rules it matches
+        self.departments_by_place: dict = {}  # (kinds, region code) → ``departments``' answer
         self.suggestions: dict = {}
         self.keep_alive: list = []  # the explanations whose id() keys ``suggestions``
         self.computed_at = timezone.now().isoformat()
@@ -149,7 +174,10 @@ class Routing:
     def explanation(self, category, region_code: str):
         from civicgrid.taxonomy.selectors import explain
 
-        rules = frozenset(pk for pk, prefix in self.prefix_rules if region_code.startswith(prefix))
+        rules = self.rules_memo.get(region_code)
+        if rules is None:
+            rules = self.rules_memo[region_code] = frozenset(
+                pk for pk, prefix in self.prefix_rules if region_code.startswith(prefix))
         shared = (category.pk, rules)
         found = self.explain_memo.get(shared)
         if found == "by place":
@@ -170,6 +198,9 @@ class Routing:
         serving the place at the finest level any of them sits, by name; with the key the answer is
         remembered by."""
         wanted = tuple(dict.fromkeys(kinds))
+        by_place = self.departments_by_place.get((wanted, region_code))
+        if by_place is not None:
+            return by_place
         serving = [d for d in self._serving(region_code) if d[1] in wanted]
         key = (wanted, frozenset(d[0] for d in serving))
         found = self.departments_memo.get(key)
@@ -182,6 +213,7 @@ class Routing:
                     found[kind] = [d[0] for d in sorted((d for d in of_kind if len(d[2]) == finest),
                                                         key=lambda d: (d[3], d[0]))]
             self.departments_memo[key] = found
+        self.departments_by_place[(wanted, region_code)] = (key, found)
         return key, found
 
     def suggest(self, case) -> dict:

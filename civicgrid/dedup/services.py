@@ -349,6 +349,57 @@ def candidates_many(reports: list[dict], *, cases: QuerySet | None = None,
     return out
 
 
+# Pairs computed per slice of queries so the arrays stay small however dense the band is.
+_BAND_CHUNK = 500_000
+
+
+def _band_pairs(q_lats, q_lons, q_radius, s_lats, s_lons):
+    """Every (query, point) pair whose point lies within the query's radius, all queries at once:
+    the points are sorted by latitude, each query's latitude band is found by binary search and
+    the bands are expanded into flat arrays for one vectorised distance. Returns (query index,
+    point index, distance in metres) arrays, in query order and, per query, in point order."""
+    dlat = q_radius / EARTH_M_PER_DEG
+    lo = np.searchsorted(s_lats, q_lats - dlat, side="left")
+    hi = np.searchsorted(s_lats, q_lats + dlat, side="right")
+    counts = np.maximum(hi - lo, 0)
+    ends = np.cumsum(counts)
+    out_q, out_s, out_d = [], [], []
+    first = 0
+    while first < len(q_lats):
+        # Queries [first, last) hold at most _BAND_CHUNK pairs (at least one query).
+        base = int(ends[first - 1]) if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, base + _BAND_CHUNK, side="right")))
+        part = counts[first:last]
+        q = np.repeat(np.arange(first, last), part)
+        offsets = np.arange(int(part.sum())) - np.repeat(np.cumsum(part) - part, part)
+        s = np.repeat(lo[first:last], part) + offsets
+        d = _distance_m(q_lons[q], q_lats[q], s_lons[s], s_lats[s])
+        keep = d <= q_radius[q]
+        out_q.append(q[keep])
+        out_s.append(s[keep])
+        out_d.append(d[keep])
+        first = last
+    if not out_q:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(out_q), np.concatenate(out_s), np.concatenate(out_d)
+
+
+def _point_queries(rows: list[dict], infos: dict) -> tuple:
+    """The reports with a point: their positions in ``rows`` and arrays of latitude, longitude,
+    time, search radius and window (seconds)."""
+    with_point = [i for i, r in enumerate(rows) if r["lat"] is not None and r["lon"] is not None]
+    limits = [infos[rows[i]["category_id"]] for i in with_point]
+    return (
+        np.array(with_point, dtype=int),
+        np.array([rows[i]["lat"] for i in with_point], dtype=float),
+        np.array([rows[i]["lon"] for i in with_point], dtype=float),
+        np.array([rows[i]["at"].timestamp() for i in with_point], dtype=float),
+        np.array([info.radius_m for info in limits], dtype=float),
+        np.array([info.window_h * 3600.0 for info in limits], dtype=float),
+    )
+
+
 def _pairs_against(rows: list[dict], infos: dict, found: list[dict]) -> list[tuple]:
     if not found:
         return []
@@ -357,73 +408,61 @@ def _pairs_against(rows: list[dict], infos: dict, found: list[dict]) -> list[tup
     lons = np.array([f["lon"] if f["lon"] is not None else np.nan for f in found], dtype=float)
     times = np.array([f["reported_at"].timestamp() for f in found], dtype=float)
     sorted_lats = np.where(np.isnan(lats), -999.0, lats)
-    pairs = []
+    close: list[tuple] = []  # (report, found row, distance, same region)
     for i, r in enumerate(rows):
-        info = infos[r["category_id"]]
-        at = r["at"].timestamp()
-        if r["lat"] is None or r["lon"] is None:
+        if (r["lat"] is None or r["lon"] is None) and r["region_code"]:
             # No point: the same finest region only.
-            idx = [k for k, f in enumerate(found) if r["region_code"] and f["region_code"] == r["region_code"]
-                   and abs(times[k] - at) <= info.window_h * 3600]
-            distances = [None] * len(idx)
-            same_region = [True] * len(idx)
-        else:
-            dlat = info.radius_m / EARTH_M_PER_DEG
-            lo = int(np.searchsorted(sorted_lats, r["lat"] - dlat, side="left"))
-            hi = int(np.searchsorted(sorted_lats, r["lat"] + dlat, side="right"))
-            if lo >= hi:
-                continue
-            d = _distance_m(r["lon"], r["lat"], lons[lo:hi], lats[lo:hi])
-            ok = (d <= info.radius_m) & (np.abs(times[lo:hi] - at) <= info.window_h * 3600)
-            idx = (np.nonzero(ok)[0] + lo).tolist()
-            distances = [float(x) for x in d[ok]]
-            same_region = [bool(r["region_code"]) and found[k]["region_code"] == r["region_code"] for k in idx]
-        for k, distance, region in zip(idx, distances, same_region, strict=True):
-            f = found[k]
-            if f["pk"] == r["exclude_case_id"]:
-                continue
-            relation = _relation(info, r["category_id"], f["category_id"], f["category__kind"],
-                                 f["category__major_code"])
-            if relation is None:
-                continue
-            pairs.append((i, f, None, distance, (times[k] - at) / 60.0, relation, region))
+            window = infos[r["category_id"]].window_h * 3600
+            at = r["at"].timestamp()
+            close += [(i, k, None, True) for k, f in enumerate(found)
+                      if f["region_code"] == r["region_code"] and abs(times[k] - at) <= window]
+    queries, q_lats, q_lons, q_times, q_radius, q_window = _point_queries(rows, infos)
+    if len(queries):
+        q, k, d = _band_pairs(q_lats, q_lons, q_radius, sorted_lats, lons)
+        ok = np.abs(times[k] - q_times[q]) <= q_window[q]
+        for qi, ki, distance in zip(q[ok].tolist(), k[ok].tolist(), d[ok].tolist(), strict=True):
+            i = int(queries[qi])
+            region = rows[i]["region_code"]
+            close.append((i, ki, distance, bool(region) and found[ki]["region_code"] == region))
+    pairs = []
+    for i, k, distance, region in close:
+        r, f = rows[i], found[k]
+        if f["pk"] == r["exclude_case_id"]:
+            continue
+        relation = _relation(infos[r["category_id"]], r["category_id"], f["category_id"], f["category__kind"],
+                             f["category__major_code"])
+        if relation is None:
+            continue
+        pairs.append((i, f, None, distance, (times[k] - r["at"].timestamp()) / 60.0, relation, region))
     return pairs
 
 
 def _pairs_within(rows: list[dict], infos: dict) -> list[tuple]:
-    """Earlier reports of the same batch within the radius and window (vectorised per report over
+    """Earlier reports of the same batch within the radius and window (all reports at once over
     the latitude-sorted batch)."""
     from civicgrid.taxonomy.models import Category
 
-    with_point = [i for i, r in enumerate(rows) if r["lat"] is not None and r["lon"] is not None]
-    if len(with_point) < 2:
+    queries, q_lats, q_lons, q_times, q_radius, q_window = _point_queries(rows, infos)
+    if len(queries) < 2:
         return []
     kinds = dict(Category.objects.filter(pk__in={r["category_id"] for r in rows if r["category_id"]})
                  .values_list("pk", "kind"))
     majors = {pk: infos[pk].major for pk in infos if pk is not None}
-    order = sorted(with_point, key=lambda i: rows[i]["lat"])
-    lats = np.array([rows[i]["lat"] for i in order])
-    lons = np.array([rows[i]["lon"] for i in order])
-    times = np.array([rows[i]["at"].timestamp() for i in order])
-    index = np.array(order)
+    order = np.argsort(q_lats, kind="stable")
+    q, k, d = _band_pairs(q_lats, q_lons, q_radius, q_lats[order], q_lons[order])
+    earlier = queries[order][k]
+    ok = (earlier < queries[q]) & (np.abs(q_times[order][k] - q_times[q]) <= q_window[q])
     pairs = []
-    for i in with_point:
-        r, info = rows[i], infos[rows[i]["category_id"]]
-        dlat = info.radius_m / EARTH_M_PER_DEG
-        lo = int(np.searchsorted(lats, r["lat"] - dlat, side="left"))
-        hi = int(np.searchsorted(lats, r["lat"] + dlat, side="right"))
-        at = r["at"].timestamp()
-        d = _distance_m(r["lon"], r["lat"], lons[lo:hi], lats[lo:hi])
-        ok = (d <= info.radius_m) & (np.abs(times[lo:hi] - at) <= info.window_h * 3600) & (index[lo:hi] < i)
-        for k in np.nonzero(ok)[0]:
-            j = int(index[lo + k])
-            other_category = rows[j]["category_id"]
-            relation = _relation(info, r["category_id"], other_category, kinds.get(other_category),
-                                 majors.get(other_category))
-            if relation is None:
-                continue
-            region = bool(r["region_code"]) and rows[j]["region_code"] == r["region_code"]
-            pairs.append((i, None, j, float(d[k]), (times[lo + k] - at) / 60.0, relation, region))
+    for qi, j, distance in zip(q[ok].tolist(), earlier[ok].tolist(), d[ok].tolist(), strict=True):
+        i = int(queries[qi])
+        r, info, other_category = rows[i], infos[rows[i]["category_id"]], rows[j]["category_id"]
+        relation = _relation(info, r["category_id"], other_category, kinds.get(other_category),
+                             majors.get(other_category))
+        if relation is None:
+            continue
+        region = bool(r["region_code"]) and rows[j]["region_code"] == r["region_code"]
+        pairs.append((i, None, j, distance, (rows[j]["at"].timestamp() - r["at"].timestamp()) / 60.0, relation,
+                      region))
     return pairs
 
 

@@ -17,8 +17,11 @@ committed batch): rows up to the last committed one are not read again. Row prob
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -66,6 +69,8 @@ class Item:
     classified_category: int | None = None  # the category the classifier set
     candidates: list = field(default_factory=list)  # duplicate candidates reaching the suggest score
     merged: bool = False  # merged into an earlier case as a duplicate
+    problems: list = field(default_factory=list)  # why it could not be placed (then it has no case)
+    case_row: list | None = None  # the case's COPY row built ahead, without its id and number
 
 
 @dataclass
@@ -401,18 +406,42 @@ def _columns(model) -> _Columns:
     return _columns_cache[model]
 
 
-def copy_insert(model, objs: list) -> None:
-    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``."""
+def copy_insert(model, objs: list, built: list | None = None) -> None:
+    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``; ``built``: their rows
+    made ahead by ``build_rows`` (the ``PATCHED`` columns are filled in from the objects here)."""
     if not objs:
         return
     columns = _columns(model)
     quote = connection.ops.quote_name
     sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns.names)}) FROM STDIN"
+    if built is not None:
+        patched = [(columns.names.index(f.column), f.attname) for f in (model._meta.get_field(n) for n in PATCHED)]
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for obj, row in zip(objs, built, strict=True):
+                for index, attname in patched:
+                    row[index] = getattr(obj, attname)
+                copy.write_row(row)
+        return
     columns.json_cache = {}
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for obj in objs:
             copy.write_row(columns.row(obj))
     columns.json_cache = {}
+
+
+# The columns a row built ahead leaves open: known only when the batch is stored.
+PATCHED = ("id", "number")
+
+
+def build_rows(model, objs: list) -> list[list]:
+    """The COPY rows of ``objs`` (unsaved; their ``PATCHED`` columns are filled in at insert):
+    the per-row work of ``copy_insert`` — encryption, blind indexes, JSON, times — done ahead."""
+    columns = _columns(model)
+    columns.json_cache = {}
+    try:
+        return [list(columns.row(obj)) for obj in objs]
+    finally:
+        columns.json_cache = {}
 
 
 def reserve_ids(model, count: int) -> list[int]:
@@ -425,15 +454,15 @@ def reserve_ids(model, count: int) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
-def insert(model, objs: list) -> None:
-    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL, ``bulk_create``
-    (with RETURNING) elsewhere."""
+def insert(model, objs: list, built: list | None = None) -> None:
+    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL (of the rows
+    ``built`` ahead, if given), ``bulk_create`` (with RETURNING) elsewhere."""
     if not objs:
         return
     if connection.vendor == "postgresql":
         for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
             obj.pk = pk
-        copy_insert(model, objs)
+        copy_insert(model, objs, built)
     else:
         model.objects.bulk_create(objs, batch_size=500)
 
@@ -443,7 +472,8 @@ def persist(items: list[Item]) -> None:
     from civicgrid.cases.models import Case
 
     number_cases(items)
-    insert(Case, [i.case for i in items])
+    built = [i.case_row for i in items]
+    insert(Case, [i.case for i in items], None if None in built else built)
 
 
 # --- stage 7: timeline -----------------------------------------------------------------------------
@@ -558,47 +588,164 @@ class _Timer:
         self.last = now
 
 
-def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = None, ref: Reference | None = None,
-                 dry_run: bool = False, stages: Iterable[str] | None = None, timings: dict | None = None) -> BatchResult:
-    """The whole pipeline for one batch of rows, in one transaction (rolled back for a dry run).
-    ``stages`` limits the optional stages (``classify``, ``deduplicate``) for tests and the bench."""
-    ref = ref or Reference()
-    stages = set(STAGES if stages is None else stages)
-    result = BatchResult(last_row=rows[-1][0] if rows else 0)
-    now = timezone.now()
+def prepare(fmt: str, rows: list[tuple[int, dict]], ref: Reference, now: datetime,
+            stages: Iterable[str] = STAGES, timings: dict | None = None) -> tuple[list[Item], list[RowProblem]]:
+    """The stages that only read (reference data, the locator, the classifier) — validate, locate,
+    classify, build, route — so they may run in another process while the previous batch is
+    stored. Returns every row that validated as an item (one that could not be placed carries its
+    problems and no case: whether they are reported depends on the rows already imported, which
+    ``store`` checks) and the problems of the rows that did not validate."""
     timer = _Timer(timings)
     with cached_lookups():
         items, problems = validate(fmt, rows)
-        result.problems += problems
         timer.lap("validate")
-        with transaction.atomic():
-            items, result.skipped, problems = drop_known(items, seen)
-            result.problems += problems
-            timer.lap("skip known")
-            items, problems = locate(items, ref)
-            result.problems += problems
-            timer.lap("locate")
-            if "classify" in stages:
-                classify(items, ref)
-                timer.lap("classify")
-            build_cases(items, ref, now)
-            timer.lap("build (centre, deadline)")
-            if "deduplicate" in stages:
-                deduplicate(items)
-                timer.lap("deduplicate")
-            route(items, ref)
-            timer.lap("route")
-            persist(items)
-            timer.lap("persist")
-            timeline(items, now, ref)
-            timer.lap("timeline")
-            result.imported = len(items)
-            result.cases = [i.case for i in items]
-            if dry_run:
-                transaction.set_rollback(True)
-        timer.lap("commit")
+        placed, misplaced = locate(items, ref)
+        by_row = {item.row: item for item in items}
+        for problem in misplaced:
+            by_row[problem.row].problems.append(problem)
+        timer.lap("locate")
+        if "classify" in stages:
+            classify(placed, ref)
+            timer.lap("classify")
+        build_cases(placed, ref, now)
+        timer.lap("build (centre, deadline)")
+        route(placed, ref)
+        timer.lap("route")
+    return items, problems
+
+
+def store(items: list[Item], result: BatchResult, *, seen: dict | None, ref: Reference, dry_run: bool,
+          stages: Iterable[str] = STAGES, timings: dict | None = None) -> BatchResult:
+    """The stages that read and write the cases, in one transaction (rolled back for a dry run):
+    leave out rows already imported, report the rows that could not be placed, look for
+    duplicates, number and insert the cases, write their timelines."""
+    timer = _Timer(timings)
+    now = timezone.now()
+    with transaction.atomic():
+        items, result.skipped, problems = drop_known(items, seen)
+        result.problems += problems
+        for item in items:
+            result.problems += item.problems
+        items = [item for item in items if not item.problems]
+        timer.lap("skip known")
+        if "deduplicate" in stages:
+            deduplicate(items)
+            timer.lap("deduplicate")
+        persist(items)
+        timer.lap("persist")
+        timeline(items, now, ref)
+        timer.lap("timeline")
+        result.imported = len(items)
+        result.cases = [i.case for i in items]
+        if dry_run:
+            transaction.set_rollback(True)
+    timer.lap("commit")
     result.problems.sort(key=lambda p: p.row)
     return result
+
+
+def import_batch(fmt: str, rows: list[tuple[int, dict]], *, seen: dict | None = None, ref: Reference | None = None,
+                 dry_run: bool = False, stages: Iterable[str] | None = None, timings: dict | None = None) -> BatchResult:
+    """The whole pipeline for one batch of rows in this process: ``prepare``, then ``store`` in
+    one transaction (rolled back for a dry run). ``stages`` limits the optional stages
+    (``classify``, ``deduplicate``) for tests and the bench."""
+    ref = ref or Reference()
+    stages = set(STAGES if stages is None else stages)
+    items, problems = prepare(fmt, rows, ref, timezone.now(), stages, timings)
+    result = BatchResult(last_row=rows[-1][0] if rows else 0, problems=problems)
+    return store(items, result, seen=seen, ref=ref, dry_run=dry_run, stages=stages, timings=timings)
+
+
+# --- preparing in a second process ------------------------------------------------------------------
+# The read-only stages of batch n+1 run in a forked worker process while this process stores batch
+# n: on two cores the import's Python work is shared out. The worker returns plain values (its
+# cases as tuples of their column values), which pickle far faster than model instances.
+
+_CASE_ATTNAMES: list[str] = []
+_worker: dict = {}
+
+
+def _case_attnames() -> list[str]:
+    if not _CASE_ATTNAMES:
+        from civicgrid.cases.models import Case
+
+        _CASE_ATTNAMES.extend(f.attname for f in Case._meta.concrete_fields)
+    return _CASE_ATTNAMES
+
+
+def _start_worker() -> None:
+    """In the forked worker: its own database connection and reference. The connections inherited
+    from the parent share the parent's sockets: they are set aside, never used or closed here
+    (closing would end the parent's session), and the worker exits without finalising them."""
+    import signal
+
+    from django.db import connections
+
+    # Ctrl-C reaches the whole process group: the parent stops the import and then this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    inherited = []
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            inherited.append(conn.connection)
+            conn.connection = None
+    _worker["inherited"] = inherited
+    _worker["ref"] = Reference()
+
+
+def _prepare_in_worker(fmt: str, rows: list, stages: tuple) -> tuple[list, list, dict]:
+    from civicgrid.cases.models import Case
+
+    timings: dict = {}
+    items, problems = prepare(fmt, rows, _worker["ref"], timezone.now(), stages, timings)
+    placed = [i for i in items if i.case is not None]
+    if connection.vendor == "postgresql":
+        started = time.perf_counter()
+        for item, row in zip(placed, build_rows(Case, [i.case for i in placed]), strict=True):
+            item.case_row = row
+        timings["persist (rows built ahead)"] = time.perf_counter() - started
+    names = _case_attnames()
+    packed = [(
+        i.row, i.report.channel, i.report.external_id, i.report.extra, i.problems,
+        None if i.case is None else tuple(getattr(i.case, n) for n in names), i.case_row, i.prediction,
+        i.classified_category,
+    ) for i in items]
+    return packed, problems, timings
+
+
+def _unpack(packed: list, ref: Reference) -> list[Item]:
+    """Items with their cases (unsaved model instances, as ``build_cases`` leaves them) from what
+    the worker sent."""
+    from django.db.models.base import ModelState
+
+    from civicgrid.cases.models import Case
+
+    names = _case_attnames()
+    items = []
+    for row, channel, external_id, extra, problems, values, case_row, prediction, classified in packed:
+        case = None
+        if values is not None:
+            case = Case.__new__(Case)
+            case._state = ModelState()
+            case.__dict__.update(zip(names, values, strict=True))
+            if case.category_id is not None:
+                case._state.fields_cache["category"] = ref.category(case.category_id)
+                ref.stage_limits(case)
+            channel, title = case.channel, case.title
+        else:
+            title = ""
+        report = NormalizedReport(channel=channel, title=title, external_id=external_id, extra=extra)
+        items.append(Item(row, report, case=case, prediction=prediction, classified_category=classified,
+                          problems=problems, case_row=case_row))
+    return items
+
+
+def _parallel(batches_expected: int) -> bool:
+    """Whether a worker process prepares batches: on PostgreSQL (the worker needs its own
+    connection to the same data: not an in-memory database, not inside a caller's transaction,
+    whose rows it could not see), with more than one core and more than one batch to do."""
+    return (getattr(settings, "CIVICGRID_IMPORT_WORKER", True) and connection.vendor == "postgresql"
+            and not connection.in_atomic_block and (os.cpu_count() or 1) > 1 and batches_expected > 1)
 
 
 # --- files: checkpoint, error report, progress ------------------------------------------------------
@@ -750,10 +897,11 @@ def _batches(rows: Iterator[tuple[int, dict]], size: int) -> Iterator[list[tuple
 
 def run_import(path, fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False,
                progress_stream=None, show_progress: bool = True, timings: dict | None = None,
-               stages: Iterable[str] | None = None) -> Summary:
+               stages: Iterable[str] | None = None, batch_seconds: list | None = None) -> Summary:
     """Import a whole file batch by batch; resumes after the last committed batch of an earlier
     run of the same file (same content and format). A dry run validates and rolls every batch
-    back, and leaves no checkpoint."""
+    back, and leaves no checkpoint. ``batch_seconds`` (for ``make bench``) receives each batch's
+    wall time."""
     if fmt not in bulk_formats.PARSERS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(bulk_formats.FORMATS)}")
     if batch_size < 1:
@@ -771,26 +919,33 @@ def run_import(path, fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run:
     summary.problems = report.count
     total = count_rows(path)
     bar = Progress(total, progress_stream, start=max(0, resume_after - 1)) if show_progress else None
-    done = 0
+    passed = [0]  # rows at or before the resume point
+
+    def after_resume_point():
+        for row in bulk_formats.read_rows(path):
+            if row[0] <= resume_after:
+                passed[0] += 1
+            else:
+                yield row
+
     seen: dict = {}
     ref = Reference()
+    stage_set = set(STAGES if stages is None else stages)
+    run = functools.partial(_run_batch, fmt, seen=seen, ref=ref, dry_run=dry_run, report=report, summary=summary,
+                            state_file=state_file, fingerprint=fingerprint, timings=timings, stages=stage_set,
+                            batch_seconds=batch_seconds)
     try:
-        rows = bulk_formats.read_rows(path)
-        pending = []
-        for row in rows:
-            if row[0] <= resume_after:
-                done += 1
-                continue
-            pending.append(row)
-            if len(pending) >= batch_size:
-                done += _run_batch(fmt, pending, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages)
-                pending = []
+        batches = _batches(after_resume_point(), batch_size)
+        done = 0
+        if _parallel(math.ceil(max(0, total - resume_after) / batch_size)):
+            done = _run_prepared_elsewhere(batches, fmt, run, stage_set, ref, timings, bar, passed)
+        else:
+            for rows in batches:
+                done += run(rows)
                 if bar:
-                    bar.update(done)
-        if pending:
-            done += _run_batch(fmt, pending, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages)
+                    bar.update(done + passed[0])
         if bar:
-            bar.finish(done)
+            bar.finish(done + passed[0])
     finally:
         report.close()
     if not dry_run:
@@ -799,9 +954,17 @@ def run_import(path, fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run:
     return summary
 
 
-def _run_batch(fmt, rows, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages) -> int:
+def _run_batch(fmt, rows, *, seen, ref, dry_run, report, summary, state_file, fingerprint, timings, stages,
+               batch_seconds=None, prepared=None, started=None) -> int:
+    """Store one batch (``prepared`` by the worker, else prepared here), then record its outcome:
+    error report, summary, checkpoint."""
+    started = time.perf_counter() if started is None else started
     try:
-        result = import_batch(fmt, rows, seen=seen, ref=ref, dry_run=dry_run, timings=timings, stages=stages)
+        if prepared is not None:
+            result = store(prepared[0], BatchResult(last_row=rows[-1][0], problems=prepared[1]), seen=seen, ref=ref,
+                           dry_run=dry_run, stages=stages, timings=timings)
+        else:
+            result = import_batch(fmt, rows, seen=seen, ref=ref, dry_run=dry_run, timings=timings, stages=stages)
     except IntegrityError:
         # Another intake made one of these (channel, external id) meanwhile: the batch was rolled
         # back whole; once more, now skipping it.
@@ -817,7 +980,60 @@ def _run_batch(fmt, rows, seen, ref, dry_run, report, summary, state_file, finge
     summary.batches += 1
     if not dry_run:
         _write_json_atomically(state_file, _state(fingerprint, fmt, summary, last_row=result.last_row))
+    if batch_seconds is not None:
+        batch_seconds.append(time.perf_counter() - started)
     return len(rows)
+
+
+# Batches handed to the worker ahead of the one being stored.
+PREFETCH = 2
+
+
+def _run_prepared_elsewhere(batches, fmt, run, stages, ref, timings, bar, passed) -> int:
+    """Store the batches in order while a forked worker process prepares the next ones (at most
+    ``PREFETCH`` ahead). Returns the rows done."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    done = 0
+    waiting: deque = deque()
+    # A worker that dies fails its batch's future (BrokenProcessPool) instead of leaving it unanswered.
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
+    try:
+        # The first batch is prepared here while the worker starts on the next ones: both load the
+        # classifier, the locator and the reference data at the same time.
+        first = next(batches, None)
+        for rows in itertools.islice(batches, PREFETCH):
+            waiting.append((rows, pool.submit(_prepare_in_worker, fmt, rows, tuple(sorted(stages)))))
+        if first is not None:
+            done += run(first)
+            if bar:
+                bar.update(done + passed[0])
+        for rows in batches:
+            waiting.append((rows, pool.submit(_prepare_in_worker, fmt, rows, tuple(sorted(stages)))))
+            if len(waiting) > PREFETCH:
+                done += _store_next(waiting, run, ref, timings)
+                if bar:
+                    bar.update(done + passed[0])
+        while waiting:
+            done += _store_next(waiting, run, ref, timings)
+            if bar:
+                bar.update(done + passed[0])
+    finally:
+        # Stopped (an error, Ctrl-C): the batches prepared ahead are dropped with the worker.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return done
+
+
+def _store_next(waiting, run, ref, timings) -> int:
+    started = time.perf_counter()
+    rows, future = waiting.popleft()
+    packed, problems, worker_timings = future.result()
+    if timings is not None:
+        for stage, seconds in worker_timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+    return run(rows, prepared=(_unpack(packed, ref), problems), started=started)
 
 
 def _state(fingerprint: str, fmt: str, summary: Summary, last_row: int | None, complete: bool = False) -> dict:

@@ -136,7 +136,8 @@ def parse_moment(value) -> datetime | None:
         if moment is None:
             return None
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+        # The zone is looked up once per import (``cached_lookups``), not per row.
+        moment = timezone.make_aware(moment, memoised("current timezone", timezone.get_current_timezone))
     return moment
 
 

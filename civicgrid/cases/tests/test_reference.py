@@ -100,3 +100,27 @@ def test_each_report_has_its_own_suggestion(city, report, clock):
     assert first.routing_suggestion is not second.routing_suggestion
     first.routing_suggestion["lead_department"] = None
     assert reference.current().routing.suggest(second)["lead_department"] == city.city_management.pk
+
+
+@pytest.mark.parametrize("rules", ["built-in default only", "default rule", "default and category rule"])
+def test_the_references_stage_limits_are_the_sla_selectors(city, rules):
+    # given SLA rules in one of their shapes: none saved, a saved default, a category's own rule on top
+    from civicgrid.cases import deadlines
+    from civicgrid.cases.models import Case
+
+    if rules != "built-in default only":
+        SlaRule.objects.create(is_default=True, file_amount=1, file_unit="hours", handle_amount=3, handle_unit="days",
+                               handle_urgent_amount=4, handle_urgent_unit="hours")
+    if rules == "default and category rule":
+        SlaRule.objects.create(category=city.category, file_amount=2, file_unit="days", verify_amount=5,
+                               verify_unit="hours")
+    other = Category.objects.create(kind="event", code="02001", major_code="02", name="占道经营")
+    ref = reference.Reference()
+    for category in (city.category, other, None):
+        for urgency in ("normal", "urgent"):
+            # when the reference and the selector each give the limits of such a case
+            from_reference = Case(category=category, urgency=urgency)
+            ref.stage_limits(from_reference)
+            from_selector = Case(category=category, urgency=urgency)
+            # then they agree, stage by stage
+            assert from_reference._stage_limits[1] == deadlines.stage_limits(from_selector)

@@ -56,21 +56,23 @@ def assert_complete_without_duplicates(count: int):
 @pytest.mark.django_db(transaction=True)
 def test_an_interrupted_import_resumes_after_its_last_committed_batch(routed_city, tmp_path, monkeypatch):
     # given a file of 600 rows imported in batches of 20, interrupted (SIGINT, as Ctrl-C) in the
-    # middle of the second batch — the signal is raised from inside the batch's work, so it lands
-    # in the import's own code, not at a random instruction of the database driver
+    # middle of the second batch — the signal is raised from inside the batch's work in the
+    # importing process (on PostgreSQL a worker process prepares the batches ahead meanwhile), so
+    # it lands in the import's own code, not at a random instruction of the database driver
     path = write_csv(tmp_path / "cases.csv", bulk_formats.CSV_COLUMNS, many_rows(ROWS))
-    build_cases, calls = bulk.build_cases, []
+    persist, calls, importer = bulk.persist, [], os.getpid()
 
-    def build_then_interrupt(*args, **kwargs):
+    def persist_then_interrupt(*args, **kwargs):
+        assert os.getpid() == importer
         calls.append(1)
-        build_cases(*args, **kwargs)
+        persist(*args, **kwargs)
         if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(bulk, "build_cases", build_then_interrupt)
+    monkeypatch.setattr(bulk, "persist", persist_then_interrupt)
     with pytest.raises(SystemExit) as stopped:
         run(path, batch_size=BATCH)
-    monkeypatch.setattr(bulk, "build_cases", build_cases)
+    monkeypatch.setattr(bulk, "persist", persist)
     # then the run stopped, holding whole batches only, exactly those the checkpoint names
     assert stopped.value.code == 130
     done = Case.objects.count()

@@ -246,15 +246,17 @@ def run(rows: int = ROWS, batch_size: int = BATCH_SIZE) -> dict:
         timings: dict = {}
         started = time.perf_counter()
         batch_seconds: list = []
+        busy_before = _cpu_busy()
         summary = bulk.run_import(path, "csv", batch_size=batch_size, show_progress=False, timings=timings,
                                   batch_seconds=batch_seconds)
         bulk_s = time.perf_counter() - started
+        busy = _cpu_busy() - busy_before if busy_before is not None else float("nan")
         made = Case.objects.filter(external_id__startswith=prefix).count()
         merged = Case.objects.filter(external_id__startswith=prefix, parent__isnull=False).count()
         figures = {
             "rows": rows, "imported": summary.imported, "cases": made, "merged": merged,
             "problems": summary.problems, "bulk_s": bulk_s, "raw_s": raw_s,
-            "rate": summary.imported / bulk_s, "raw_rate": rows / raw_s,
+            "rate": summary.imported / bulk_s, "raw_rate": rows / raw_s, "cores_busy": busy / bulk_s,
         }
         figures["ratio"] = figures["rate"] / figures["raw_rate"]
         ceiling = _stored_rows_ceiling(prefix)
@@ -275,6 +277,17 @@ def run(rows: int = ROWS, batch_size: int = BATCH_SIZE) -> dict:
     return figures
 
 
+def _cpu_busy() -> float | None:
+    """Seconds of CPU the whole machine has spent busy (all cores; Linux ``/proc/stat``): the
+    import's process, its worker and the PostgreSQL backends together."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _print(f: dict, timings: dict, batch_size: int) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
@@ -291,5 +304,7 @@ def _print(f: dict, timings: dict, batch_size: int) -> None:
     print(f"one million rows, extrapolated: {timedelta(seconds=round(f['million_s']))} "
           f"(target < 4 min: {verdict(f['million_s'] < TARGET_MILLION_S)}; the first batch, {f['first_batch_s']:.1f} s "
           "with the one-time loading of the classifier and reference data, counted once, the rest scaled by rows)")
-    print("seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
+    print("seconds per stage (a worker process prepares batches while this one stores: the stages overlap): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
+    print(f"CPU busy during the import: {f['cores_busy']:.2f} of {os.cpu_count()} cores")
     print(f"(machine: {os.cpu_count()} cores shared with other work, load average {load:.1f} at the end)")

@@ -69,7 +69,6 @@ from civicgrid.core.jurisdiction import code_in_jurisdiction
 from civicgrid.org.models import CommandCentre, Department, Role, User
 from civicgrid.org.permissions import PermissionDenied, has_permission, require_permission
 from civicgrid.org.selectors import centre_chain
-from civicgrid.regions.models import Region
 from civicgrid.taxonomy.models import RequestType, TimeUnit
 
 logger = logging.getLogger(__name__)
@@ -368,7 +367,7 @@ def _validate_choice(field: str, value: str, choices) -> None:
         )})
 
 
-def _resolve_region_code(region_code: str | None, lon, lat) -> str:
+def _resolve_region_code(region_code: str | None, lon, lat, ref: reference.Reference) -> str:
     if not region_code and lon is not None and lat is not None:
         region_code = deadlines.locate_region_code(lon, lat)
         if region_code is None:
@@ -380,7 +379,7 @@ def _resolve_region_code(region_code: str | None, lon, lat) -> str:
         raise ValidationError({"region_code": ValidationError(
             _("Give a region code or a location."), code="required",
         )})
-    if not Region.objects.filter(code=region_code).exists():
+    if not ref.has_region(region_code):
         raise ValidationError({"region_code": ValidationError(
             format_lazy(_("Unknown region code {code}."), code=region_code), code="unknown_region",
         )})
@@ -402,7 +401,11 @@ def report_case(
     _validate_choice("urgency", urgency, Urgency)
     title = _required_text("title", title)
     external_id = (external_id or "").strip()
-    region_code = _resolve_region_code(region_code, lon, lat)
+    # Categories, SLA limits, owner centres, the matrix and its departments, the region codes: from
+    # this process's reference of the current generation, without a query each (see
+    # ``civicgrid.cases.reference``).
+    ref = reference.current()
+    region_code = _resolve_region_code(region_code, lon, lat, ref)
     if actor is not None:
         require_permission(actor, TRANSITIONS[Action.REPORT].permission)
         if not code_in_jurisdiction(actor, region_code):
@@ -410,9 +413,6 @@ def report_case(
                 _("This place lies outside your jurisdiction."), code="outside_jurisdiction",
             )})
     moment = reported_at or timezone.now()
-    # Categories, SLA limits, owner centres, the matrix and its departments: from this process's
-    # reference of the current generation, without a query each (see ``civicgrid.cases.reference``).
-    ref = reference.current()
     if category is not None:
         category = ref.category(category.pk) or category
     with transaction.atomic():

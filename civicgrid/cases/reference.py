@@ -61,6 +61,14 @@ class Reference:
             self.codes = {(c.kind, c.code): c for c in self.categories.values()}
         return self.categories, self.codes
 
+    def has_region(self, region_code: str) -> bool:
+        """Whether a region with this code exists (all codes read once)."""
+        if self.region_codes is None:
+            from civicgrid.regions.models import Region
+
+            self.region_codes = frozenset(Region.objects.values_list("code", flat=True))
+        return region_code in self.region_codes
+
     def centre(self, region_code: str):
         """``civicgrid.org.selectors.responsible_centre`` (the finest centre whose region contains
         the place), from all centres loaded once (with their regions, boundaries left out)."""

@@ -137,6 +137,9 @@ class BlindIndexField(models.CharField):
                              ("default", ""), ("db_index", True)):
             if kwargs.get(key, default) == default:
                 kwargs.pop(key, None)
+        if not self.db_index:
+            # Field.deconstruct leaves out db_index=False (its own default), which is not ours.
+            kwargs["db_index"] = False
         return name, path, args, kwargs
 
     def index_of(self, value) -> str:

@@ -70,7 +70,7 @@ class Item:
     candidates: list = field(default_factory=list)  # duplicate candidates reaching the suggest score
     merged: bool = False  # merged into an earlier case as a duplicate
     problems: list = field(default_factory=list)  # why it could not be placed (then it has no case)
-    case_row: list | None = None  # the case's COPY row built ahead, without its id and number
+    built: dict = field(default_factory=dict)  # COPY rows built ahead by the worker ("case")
 
 
 @dataclass
@@ -163,9 +163,7 @@ def locate(items: list[Item], ref: Reference | None = None) -> tuple[list[Item],
     known = set()
     if named:
         if ref is not None:
-            if ref.region_codes is None:
-                ref.region_codes = frozenset(Region.objects.values_list("code", flat=True))
-            known = named & ref.region_codes
+            known = {code for code in named if ref.has_region(code)}
         else:
             known = set(Region.objects.filter(code__in=named).values_list("code", flat=True))
     kept, problems = [], []
@@ -406,42 +404,50 @@ def _columns(model) -> _Columns:
     return _columns_cache[model]
 
 
-def copy_insert(model, objs: list, built: list | None = None) -> None:
-    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``; ``built``: their rows
-    made ahead by ``build_rows`` (the ``PATCHED`` columns are filled in from the objects here)."""
+def copy_insert(model, objs: list) -> None:
+    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``."""
     if not objs:
         return
     columns = _columns(model)
+    columns.json_cache = {}
+    try:
+        copy_rows(model, (columns.row(obj) for obj in objs))
+    finally:
+        columns.json_cache = {}
+
+
+def copy_rows(model, rows: Iterable) -> None:
+    """``COPY … FROM STDIN`` of rows in ``_columns(model)`` order."""
+    columns = _columns(model)
     quote = connection.ops.quote_name
     sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns.names)}) FROM STDIN"
-    if built is not None:
-        patched = [(columns.names.index(f.column), f.attname) for f in (model._meta.get_field(n) for n in PATCHED)]
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for obj, row in zip(objs, built, strict=True):
-                for index, attname in patched:
-                    row[index] = getattr(obj, attname)
-                copy.write_row(row)
-        return
-    columns.json_cache = {}
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for obj in objs:
-            copy.write_row(columns.row(obj))
-    columns.json_cache = {}
-
-
-# The columns a row built ahead leaves open: known only when the batch is stored.
-PATCHED = ("id", "number")
+        for row in rows:
+            copy.write_row(row)
 
 
 def build_rows(model, objs: list) -> list[list]:
-    """The COPY rows of ``objs`` (unsaved; their ``PATCHED`` columns are filled in at insert):
-    the per-row work of ``copy_insert`` — encryption, blind indexes, JSON, times — done ahead."""
+    """The COPY rows of unsaved ``objs``, built ahead of the insert (``insert_built``): the per-row
+    work of ``copy_insert`` — encryption, blind indexes, JSON, times — done by the worker."""
     columns = _columns(model)
     columns.json_cache = {}
     try:
         return [list(columns.row(obj)) for obj in objs]
     finally:
         columns.json_cache = {}
+
+
+def insert_built(model, rows: list[list], **values: list) -> list[int]:
+    """COPY rows built ahead (``build_rows``, PostgreSQL): their primary keys reserved here, and the
+    columns known only now (``values``: attname → one value per row) filled in. Returns the pks."""
+    columns = _columns(model)
+    ids = reserve_ids(model, len(rows))
+    for attname, column_values in [("id", ids), *values.items()]:
+        index = columns.names.index(model._meta.get_field(attname).column)
+        for row, value in zip(rows, column_values, strict=True):
+            row[index] = value
+    copy_rows(model, rows)
+    return ids
 
 
 def reserve_ids(model, count: int) -> list[int]:
@@ -454,26 +460,34 @@ def reserve_ids(model, count: int) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
-def insert(model, objs: list, built: list | None = None) -> None:
-    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL (of the rows
-    ``built`` ahead, if given), ``bulk_create`` (with RETURNING) elsewhere."""
+def insert(model, objs: list) -> None:
+    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL, ``bulk_create``
+    (with RETURNING) elsewhere."""
     if not objs:
         return
     if connection.vendor == "postgresql":
         for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
             obj.pk = pk
-        copy_insert(model, objs, built)
+        copy_insert(model, objs)
     else:
         model.objects.bulk_create(objs, batch_size=500)
 
 
+def _all_built(items: list[Item], kind: str) -> bool:
+    return bool(items) and all(i.built.get(kind) is not None for i in items)
+
+
 def persist(items: list[Item]) -> None:
-    """Number the cases and insert them."""
+    """Number the cases and insert them (from their rows built ahead, when the worker built them)."""
     from civicgrid.cases.models import Case
 
     number_cases(items)
-    built = [i.case_row for i in items]
-    insert(Case, [i.case for i in items], None if None in built else built)
+    if _all_built(items, "case"):
+        ids = insert_built(Case, [i.built["case"] for i in items], number=[i.case.number for i in items])
+        for item, pk in zip(items, ids, strict=True):
+            item.case.pk = pk
+    else:
+        insert(Case, [i.case for i in items])
 
 
 # --- stage 7: timeline -----------------------------------------------------------------------------
@@ -485,13 +499,9 @@ def timeline(items: list[Item], now: datetime, ref: Reference | None = None) -> 
     own: merging a duplicate into its original (keeping the candidates with their decision, or for
     the dispatcher), and auto-dispatch of a case the matrix answers clearly."""
     from civicgrid.cases.models import CaseEvent
-    from civicgrid.cases.workflow import Action
     from civicgrid.intake.models import ExternalRecord
 
-    insert(CaseEvent, [make(
-        CaseEvent, case_id=i.case.pk, actor_id=None, action=Action.REPORT, from_state="", to_state=i.case.state,
-        note="", at=now, data=_report_event_data(i),
-    ) for i in items])
+    insert(CaseEvent, [_report_event(i, now) for i in items])
     insert(ExternalRecord, [
         ExternalRecord(channel=i.case.channel, external_id=i.case.external_id, case_id=i.case.pk,
                        client=None, extra=i.report.extra, received_at=now)
@@ -502,14 +512,18 @@ def timeline(items: list[Item], now: datetime, ref: Reference | None = None) -> 
     _auto_dispatch(items, ref)
 
 
-def _report_event_data(item: Item) -> dict:
-    return {"channel": item.case.channel, "external_id": item.case.external_id}
+def _report_event(item: Item, now: datetime):
+    """The case's REPORT event (unsaved), as ``report_case`` writes it."""
+    from civicgrid.cases.models import CaseEvent
+    from civicgrid.cases.workflow import Action
+
+    return make(CaseEvent, case_id=item.case.pk, actor_id=None, action=Action.REPORT, from_state="",
+                to_state=item.case.state, note="", at=now,
+                data={"channel": item.case.channel, "external_id": item.case.external_id})
 
 
 def _keep_predictions(items: list[Item]) -> None:
     """The classifier's proposals, kept for the dispatcher as for a single report."""
-    if not any(i.prediction for i in items):
-        return
     from civicgrid.triage.models import CasePrediction
 
     insert(CasePrediction, [
@@ -674,9 +688,11 @@ def _case_attnames() -> list[str]:
 
 
 def _start_worker() -> None:
-    """In the forked worker: its own database connection and reference. The connections inherited
-    from the parent share the parent's sockets: they are set aside, never used or closed here
-    (closing would end the parent's session), and the worker exits without finalising them."""
+    """In the forked worker: its own database connection. The connections inherited from the
+    parent share the parent's sockets: they are set aside, never used or closed here (closing
+    would end the parent's session), and the worker exits without finalising them. What the
+    parent loaded before the fork — its reference (``_worker["ref"]``), the classifier, the
+    tokenizer's dictionary, the locator's index — the worker has without loading it again."""
     import signal
 
     from django.db import connections
@@ -690,7 +706,6 @@ def _start_worker() -> None:
             inherited.append(conn.connection)
             conn.connection = None
     _worker["inherited"] = inherited
-    _worker["ref"] = Reference()
 
 
 def _prepare_in_worker(fmt: str, rows: list, stages: tuple) -> tuple[list, list, dict]:
@@ -698,16 +713,18 @@ def _prepare_in_worker(fmt: str, rows: list, stages: tuple) -> tuple[list, list,
 
     timings: dict = {}
     items, problems = prepare(fmt, rows, _worker["ref"], timezone.now(), stages, timings)
+    started = time.perf_counter()
+    # The case rows only: the events and proposals are left to the storing process, which has
+    # time to spare while the worker prepares (measured: moving them too made the worker the
+    # slower of the two).
     placed = [i for i in items if i.case is not None]
-    if connection.vendor == "postgresql":
-        started = time.perf_counter()
-        for item, row in zip(placed, build_rows(Case, [i.case for i in placed]), strict=True):
-            item.case_row = row
-        timings["persist (rows built ahead)"] = time.perf_counter() - started
+    for item, row in zip(placed, build_rows(Case, [i.case for i in placed]), strict=True):
+        item.built["case"] = row
+    timings["persist (case rows built ahead)"] = time.perf_counter() - started
     names = _case_attnames()
     packed = [(
         i.row, i.report.channel, i.report.external_id, i.report.extra, i.problems,
-        None if i.case is None else tuple(getattr(i.case, n) for n in names), i.case_row, i.prediction,
+        None if i.case is None else tuple(getattr(i.case, n) for n in names), i.built, i.prediction,
         i.classified_category,
     ) for i in items]
     return packed, problems, timings
@@ -722,7 +739,7 @@ def _unpack(packed: list, ref: Reference) -> list[Item]:
 
     names = _case_attnames()
     items = []
-    for row, channel, external_id, extra, problems, values, case_row, prediction, classified in packed:
+    for row, channel, external_id, extra, problems, values, built, prediction, classified in packed:
         case = None
         if values is not None:
             case = Case.__new__(Case)
@@ -736,12 +753,12 @@ def _unpack(packed: list, ref: Reference) -> list[Item]:
             title = ""
         report = NormalizedReport(channel=channel, title=title, external_id=external_id, extra=extra)
         items.append(Item(row, report, case=case, prediction=prediction, classified_category=classified,
-                          problems=problems, case_row=case_row))
+                          problems=problems, built=built))
     return items
 
 
 def _parallel(batches_expected: int) -> bool:
-    """Whether a worker process prepares batches: on PostgreSQL (the worker needs its own
+    """Whether a worker process prepares batches: on PostgreSQL (COPY rows are built ahead; the worker needs its own
     connection to the same data: not an in-memory database, not inside a caller's transaction,
     whose rows it could not see), with more than one core and more than one batch to do."""
     return (getattr(settings, "CIVICGRID_IMPORT_WORKER", True) and connection.vendor == "postgresql"
@@ -996,20 +1013,24 @@ def _run_prepared_elsewhere(batches, fmt, run, stages, ref, timings, bar, passed
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
+    first = next(batches, None)
+    if first is None:
+        return 0
+    # The first batch is prepared here, loading the classifier, the locator and the reference
+    # data once; the worker, forked after it, starts with them.
+    started = time.perf_counter()
+    prepared = prepare(fmt, first, ref, timezone.now(), stages, timings)
+    _worker["ref"] = ref
     done = 0
     waiting: deque = deque()
     # A worker that dies fails its batch's future (BrokenProcessPool) instead of leaving it unanswered.
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
     try:
-        # The first batch is prepared here while the worker starts on the next ones: both load the
-        # classifier, the locator and the reference data at the same time.
-        first = next(batches, None)
         for rows in itertools.islice(batches, PREFETCH):
             waiting.append((rows, pool.submit(_prepare_in_worker, fmt, rows, tuple(sorted(stages)))))
-        if first is not None:
-            done += run(first)
-            if bar:
-                bar.update(done + passed[0])
+        done += run(first, prepared=prepared, started=started)
+        if bar:
+            bar.update(done + passed[0])
         for rows in batches:
             waiting.append((rows, pool.submit(_prepare_in_worker, fmt, rows, tuple(sorted(stages)))))
             if len(waiting) > PREFETCH:
@@ -1023,6 +1044,7 @@ def _run_prepared_elsewhere(batches, fmt, run, stages, ref, timings, bar, passed
     finally:
         # Stopped (an error, Ctrl-C): the batches prepared ahead are dropped with the worker.
         pool.shutdown(wait=True, cancel_futures=True)
+        _worker.pop("ref", None)
     return done
 
 

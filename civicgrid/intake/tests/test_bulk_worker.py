@@ -61,7 +61,7 @@ def test_the_worker_imports_what_one_process_imports(routed_city, tmp_path, sett
         summary = bulk.run_import(path, "csv", batch_size=BATCH, show_progress=False, timings=timings[worker])
         outcomes[worker] = (summary.imported, summary.problems, snapshot(path))
     # then the worker did prepare batches (its rows are built ahead), and nothing else differs
-    assert "persist (rows built ahead)" in timings[True] and "persist (rows built ahead)" not in timings[False]
+    assert "persist (case rows built ahead)" in timings[True] and "persist (case rows built ahead)" not in timings[False]
     assert outcomes[True] == outcomes[False]
     imported, problems, seen = outcomes[True]
     assert imported == 9 and problems == 2

@@ -66,6 +66,7 @@ from civicgrid.cases.workflow import (
 )
 from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import code_in_jurisdiction
+from civicgrid.core.rows import make as make_row
 from civicgrid.org.models import CommandCentre, Department, Role, User
 from civicgrid.org.permissions import PermissionDenied, has_permission, require_permission
 from civicgrid.org.selectors import centre_chain
@@ -174,27 +175,67 @@ def _required_text(field: str, value: str) -> str:
 
 
 def _event(case: Case, action: str, from_state: str, actor: User | None, note: str = "", **data) -> CaseEvent:
+    made = getattr(case, "made_by_report", None)
+    if made is not None and made.pending:
+        # A report not written yet: its events are written with it (civicgrid.cases.reporting).
+        event = make_row(CaseEvent, case=case, actor=actor, action=action, from_state=from_state or "",
+                         to_state=case.state, note=note, data=data, at=timezone.now())
+        made.events.append(event)
+        return event
     event = CaseEvent.objects.create(
         case=case, actor=actor, action=action, from_state=from_state or "", to_state=case.state,
         note=note, data=data, at=timezone.now(),
     )
-    if (made := getattr(case, "made_by_report", None)) is not None:
+    if made is not None:
         made.events.append(event)
     return event
 
 
 class MadeByReport:
-    """What ``report_case`` wrote for the case it returns, kept on that very object
+    """What the report wrote for the case ``report_case`` returns, kept on that very object
     (``case.made_by_report``): its events and tasks, so the intake's answer can be rendered without
     reading them back. Only the objects the report itself wrote are listed: a case found again (a
-    channel's retry) or merged into another carries none."""
+    channel's retry) carries none.
 
-    def __init__(self):
+    While ``pending`` the case is built but not written yet (``civicgrid.cases.reporting``): the
+    actions that a report runs on it (filing and dispatch by the matrix, merging) change it in
+    memory and leave their events and tasks here, unsaved, for the report to write with the case;
+    a primary key they need is a ``PendingPk`` until then."""
+
+    def __init__(self, pending: bool = False):
         self.events: list[CaseEvent] = []
         self.assignments: list[Assignment] = []
+        self.pending = pending
+        # Events on other cases that name this one (an open case it was merged into).
+        self.others: list[CaseEvent] = []
+        # Its duplicate candidates (civicgrid.dedup.models.DuplicateCandidate, unsaved), each with
+        # the case of the same report batch it names, if it names one.
+        self.candidates: list[tuple] = []
+
+
+class PendingPk:
+    """The primary key of an object the running report has not written yet (in an event's data);
+    the report puts the key in its place when it writes the events."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+
+def _pending(case: Case) -> bool:
+    made = getattr(case, "made_by_report", None)
+    return made is not None and made.pending
+
+
+def _pk(obj):
+    """``obj.pk``, or a ``PendingPk`` for an object the running report writes later."""
+    return obj.pk if obj.pk is not None else PendingPk(obj)
 
 
 def _save(case: Case, *fields: str) -> None:
+    if _pending(case):
+        return  # written whole with the report
     case.save(update_fields=[*fields, "updated_at"])
 
 
@@ -267,11 +308,14 @@ def _notify_departments(case: Case, kind: str, department_ids: Iterable[int], **
     transaction.on_commit(
         lambda: _write_notifications(case, kind, User.objects.filter(department_id__in=ids), **params)
     )
-    payload = {
-        "case_id": case.pk, "case_number": case.number, "title": case.title, "state": case.state,
-        "kind": str(kind), **{k: str(v) for k, v in params.items()},
-    }
-    transaction.on_commit(lambda: _send_department_events(ids, f"case.{kind}", payload), robust=True)
+    # Read when the transaction commits: a report written set-wise has its id and number by then.
+    state = case.state
+
+    def payload():
+        return {"case_id": case.pk, "case_number": case.number, "title": case.title, "state": state,
+                "kind": str(kind), **{k: str(v) for k, v in params.items()}}
+
+    transaction.on_commit(lambda: _send_department_events(ids, f"case.{kind}", payload()), robust=True)
 
 
 def _send_department_events(department_ids: list[int], event_type: str, payload: dict) -> None:
@@ -394,7 +438,11 @@ def report_case(
 ) -> Case:
     """A new case in state ``reported`` (上报). ``actor`` is None when a channel reports on a
     citizen's behalf. Reporting the same ``external_id`` on the same channel again returns the
-    case already made (intake retries are harmless)."""
+    case already made (intake retries are harmless). The report is a batch of one of
+    ``civicgrid.cases.reporting``: classified when it has no category, merged into the open case
+    it clearly duplicates, or filed and dispatched when the matrix answers clearly (智能派单)."""
+    from civicgrid.cases import reporting  # builds on this module
+
     check_transition(None, Action.REPORT)
     _validate_choice("channel", channel, Channel)
     _validate_choice("request_type", request_type, RequestType)
@@ -412,63 +460,26 @@ def report_case(
             raise ValidationError({"region_code": ValidationError(
                 _("This place lies outside your jurisdiction."), code="outside_jurisdiction",
             )})
-    moment = reported_at or timezone.now()
-    if category is not None:
-        category = ref.category(category.pk) or category
-    with transaction.atomic():
-        case = Case(
-            channel=channel, external_id=external_id,
-            request_type=request_type, category=category, urgency=urgency, title=title,
-            description=description, lon=lon, lat=lat, address=address, region_code=region_code,
-            reporter_name=reporter_name, reporter_phone=reporter_phone,
-            owner_centre=ref.centre(region_code), state=State.REPORTED, reported_at=moment,
-        )
-        case.made_by_report = MadeByReport()
-        if category is not None:
-            ref.stage_limits(case)
-        _set_stage(case, moment, deadlines.file_deadline(case, moment))
-        if category is not None:
-            # Known now: stored with the insert instead of by a second write.
-            case.routing_suggestion = reference.suggestion(ref, case)
-        try:
-            # The number is taken last, right before the insert (the district's counter row stays
-            # locked until commit), and is given back with the savepoint when the insert fails.
-            with transaction.atomic():
-                case.number = _next_case_number(region_code, moment)
-                case.save(force_insert=True)
-        except IntegrityError:
-            # This channel reported this external id before (a retry), or at the same moment.
-            if external_id:
-                existing = Case.objects.filter(channel=channel, external_id=external_id).first()
-                if existing is not None:
-                    return existing
-            raise
-        _event(case, Action.REPORT, "", actor, channel=channel, external_id=external_id)
-        # 智能分拨: no category given → the classifier's best three are kept for the dispatcher, and
-        # the best becomes the category when it is confident enough.
-        from civicgrid.triage.actions import classify_new_case  # the triage app builds on this module
-
-        classify_new_case(case)
-        if category is None and case.category_id is not None:
-            # The classifier gave the category: the filing clock follows that category's SLA
-            # rule, and the matrix can route it.
-            ref.stage_limits(case)
-            _set_stage(case, moment, deadlines.file_deadline(case, moment))
-            case.routing_suggestion = reference.suggestion(ref, case)
-            _save(case, "routing_suggestion", *STAGE_FIELDS)
-        # One incident, one case: a clear duplicate of an open case is merged into it here (after
-        # classification, which may set the category); likely ones wait for the dispatcher.
-        from civicgrid.dedup.actions import check_new_report  # the dedup app builds on this module
-
-        if (merged := check_new_report(case)) is not None:
-            return merged
-        if case.category_id is not None:
-            suggestion = case.routing_suggestion
-            if suggestion["auto"]:
-                # 智能派单: the matrix names exactly one department; no person needs to file it.
-                return _file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
-                             new=True, ref=ref)
-    return case
+    now = timezone.now()
+    report = reporting.Report(reporting.new_case(
+        ref, now, region_code=region_code, category=category, reported_at=reported_at, channel=channel,
+        external_id=external_id, request_type=request_type, urgency=urgency, title=title,
+        description=description, lon=lon, lat=lat, address=address, reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+    ), actor=actor)
+    reporting.classify([report], ref, now)
+    reporting.route([report], ref)
+    try:
+        with transaction.atomic():
+            reporting.store([report], ref)
+    except IntegrityError:
+        # This channel reported this external id at the same moment through another request.
+        if external_id:
+            existing = Case.objects.filter(channel=channel, external_id=external_id).first()
+            if existing is not None:
+                return existing
+        raise
+    return report.outcome
 
 
 def _record_routing(case: Case) -> dict:
@@ -575,19 +586,33 @@ def merge_case(case: Case, into: Case, actor: User | None, note: str = "") -> Ca
                             number=target_case.number, state=State(target_case.state).label),
                 code="not_open",
             )})
-        before, locked.state = locked.state, target
-        locked.parent = target_case
-        _set_stage(locked, None, None)
-        locked.closed_at = timezone.now()
-        _save(locked, "state", "parent", "closed_at", *STAGE_FIELDS)
-        _event(locked, Action.MERGE, before, actor, note, into=target_case.pk, into_number=target_case.number)
-        # The open case's timeline lists every report merged into it, with its channel: one
-        # incident reported three ways shows three reporters and three channels.
-        _event(target_case, Overlay.MERGED_IN, target_case.state, actor, note, merged_case=locked.pk,
-               merged_case_number=locked.number, channel=locked.channel, external_id=locked.external_id,
-               reported_at=locked.reported_at.isoformat(),
-               has_reporter=bool(locked.reporter_name or locked.reporter_phone))
+        _merge(locked, target_case, target, actor, note)
     return locked
+
+
+def _merge(locked: Case, target_case: Case, target: str, actor: User | None, note: str) -> CaseEvent:
+    """Merge a case this transaction holds into the open ``target_case`` (also held). Returns the
+    event on ``target_case``'s timeline. A report not written yet (``civicgrid.cases.reporting``)
+    is merged in memory: both events wait for it."""
+    before, locked.state = locked.state, target
+    locked.parent = target_case
+    _set_stage(locked, None, None)
+    locked.closed_at = timezone.now()
+    _save(locked, "state", "parent", "closed_at", *STAGE_FIELDS)
+    _event(locked, Action.MERGE, before, actor, note, into=_pk(target_case), into_number=target_case.number)
+    # The open case's timeline lists every report merged into it, with its channel: one incident
+    # reported three ways shows three reporters and three channels.
+    data = dict(merged_case=_pk(locked), merged_case_number=locked.number, channel=locked.channel,
+                external_id=locked.external_id, reported_at=locked.reported_at.isoformat(),
+                has_reporter=bool(locked.reporter_name or locked.reporter_phone))
+    if _pending(locked) and not _pending(target_case):
+        # The open case's event names the report by its id: written with the report.
+        event = make_row(CaseEvent, case=target_case, actor=actor, action=Overlay.MERGED_IN,
+                         from_state=target_case.state, to_state=target_case.state, note=note, data=data,
+                         at=timezone.now())
+        locked.made_by_report.others.append(event)
+        return event
+    return _event(target_case, Overlay.MERGED_IN, target_case.state, actor, note, **data)
 
 
 def unmerge_case(case: Case, actor: User, reason: str) -> Case:
@@ -677,8 +702,10 @@ def _dispatch(locked: Case, assignments: list[Assignment], target: str, lead_dep
         a = Assignment(case=locked, department=d, role=role, dispatched_at=now)
         _start_clock(a, now, sign_by, handle_by)
         new.append(a)
-    created = Assignment.objects.bulk_create(new)
-    if (made := getattr(locked, "made_by_report", None)) is not None:
+    made = getattr(locked, "made_by_report", None)
+    # A report not written yet keeps its tasks to write them with the case.
+    created = new if _pending(locked) else Assignment.objects.bulk_create(new)
+    if made is not None:
         made.assignments += created
     before, locked.state = locked.state, target
     locked.dispatched_at = now
@@ -688,7 +715,7 @@ def _dispatch(locked: Case, assignments: list[Assignment], target: str, lead_dep
     _event(
         locked, Action.DISPATCH, before, actor, note,
         lead=lead_department.pk, assisting=[d.pk for d in assisting],
-        assignments=[a.pk for a in created if a.pk is not None], released=[a.pk for a in released],
+        assignments=[_pk(a) for a in created], released=[a.pk for a in released],
         **event_data,
     )
     _notify_departments(locked, NotificationKind.NEW_TASK, [lead_department.pk, *(d.pk for d in assisting)])

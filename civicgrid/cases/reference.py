@@ -152,9 +152,12 @@ class Routing:
     def __init__(self):
         from civicgrid.org.models import Department
         from civicgrid.regions.models import significant_prefix
-        from civicgrid.taxonomy.models import ResponsibilityRule
+        from civicgrid.taxonomy.matrix import RuleBook
 
-        self.prefix_rules = list(ResponsibilityRule.objects.exclude(region_prefix="").values_list("pk", "region_prefix"))
+        self.book = RuleBook()
+        self.prefix_rules = [(rule.pk, rule.region_prefix) for rules in (
+            *self.book.by_category.values(), *self.book.by_group.values(), self.book.catch_all)
+            for rule in rules if rule.region_prefix]
         self.departments_by_region = defaultdict(list)
         for pk, kind, name, code, level in Department.objects.filter(is_active=True).values_list(
                 "pk", "kind", "name", "region__code", "region__level"):
@@ -192,7 +195,7 @@ class Routing:
             found = self.explain_memo.get((category.pk, region_code))
         if found is None:
             with translation.override(settings.LANGUAGE_CODE):
-                explanation = explain(category, region_code)
+                explanation = explain(category, region_code, self.book)
                 found = (explanation, str(explanation.summary))
             if explanation.rule is not None and explanation.rule.region_prefix:
                 self.explain_memo[shared] = "by place"

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
 
 from civicgrid.cases.workflow import OPEN_STATES
 from civicgrid.dedup import text as textsim
@@ -230,10 +232,16 @@ def _reasons(*, distance_m, radius_m, same_region, minutes, window_h, relation, 
     }
 
 
-def _open_rows(base: QuerySet, boxes: list, region_codes: set, t_from: datetime, t_to: datetime) -> list[dict]:
+_OPEN_ROW_FIELDS = ("pk", "lat", "lon", "reported_at", "category_id", "category__kind", "category__major_code",
+                    "region_code")
+
+
+def _open_rows(base: QuerySet | None, boxes: list, region_codes: set, t_from: datetime, t_to: datetime) -> list[dict]:
     """Open cases in any of the bounding boxes (or, for reports without a point, the regions)
     and the time range: the numbers needed to filter, without the text (fetched later for the
-    few that pass)."""
+    few that pass). Without a ``base`` queryset (intake: every case) one plain statement."""
+    if base is None:
+        return _open_rows_sql(boxes, region_codes, t_from, t_to)
     condition = Q()
     for min_lat, max_lat, min_lon, max_lon in boxes:
         condition |= Q(lat__gte=min_lat, lat__lte=max_lat, lon__gte=min_lon, lon__lte=max_lon)
@@ -242,8 +250,44 @@ def _open_rows(base: QuerySet, boxes: list, region_codes: set, t_from: datetime,
     if not condition:
         return []
     qs = base.filter(condition, state__in=OPEN_STATE_LIST, reported_at__gte=t_from, reported_at__lte=t_to)
-    return list(qs.order_by().values("pk", "lat", "lon", "reported_at", "category_id", "category__kind",
-                                     "category__major_code", "region_code"))
+    return list(qs.order_by().values(*_OPEN_ROW_FIELDS))
+
+
+def _open_rows_sql(boxes: list, region_codes: set, t_from: datetime, t_to: datetime) -> list[dict]:
+    """``_open_rows`` over every case, as SQL written out: the intake runs it on every report, and
+    building the ORM query cost more than running it. The state list is the one the partial index
+    ``dedup_open_case_lat_lon`` is declared over, so the index answers the boxes."""
+    from civicgrid.cases.models import Case
+    from civicgrid.taxonomy.models import Category
+
+    if not boxes and not region_codes:
+        return []
+    quote = connection.ops.quote_name
+    ops = connection.ops
+    parts, params = [], []
+    for min_lat, max_lat, min_lon, max_lon in boxes:
+        parts.append("(c.lat >= %s AND c.lat <= %s AND c.lon >= %s AND c.lon <= %s)")
+        params += [min_lat, max_lat, min_lon, max_lon]
+    if region_codes:
+        codes = sorted(region_codes)
+        parts.append(f"c.region_code IN ({', '.join(['%s'] * len(codes))})")
+        params += codes
+    states = ", ".join(f"'{state}'" for state in OPEN_STATE_LIST)
+    sql = (f"SELECT c.id, c.lat, c.lon, c.reported_at, c.category_id, t.kind, t.major_code, c.region_code "
+           f"FROM {quote(Case._meta.db_table)} c LEFT JOIN {quote(Category._meta.db_table)} t ON t.id = c.category_id "
+           f"WHERE ({' OR '.join(parts)}) AND c.state IN ({states}) AND c.reported_at >= %s AND c.reported_at <= %s")
+    params += [ops.adapt_datetimefield_value(t_from), ops.adapt_datetimefield_value(t_to)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [dict(zip(_OPEN_ROW_FIELDS, (*row[:3], _aware(row[3]), *row[4:]), strict=True)) for row in found]
+
+
+def _aware(value) -> datetime:
+    """A timestamp as the database gave it back (SQLite: text in UTC) as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return parse_datetime(value).replace(tzinfo=UTC)
 
 
 def _merge_boxes(boxes: list) -> list:
@@ -283,9 +327,7 @@ def candidates_many(reports: list[dict], *, cases: QuerySet | None = None,
     position, ``case_id`` None): the importer creates them in order and merges a report into the
     case it created for that earlier row.
     """
-    from civicgrid.cases.models import Case
 
-    base = cases if cases is not None else Case.objects.all()
     rows = [_report_fields(r) for r in reports]
     if not rows:
         return []
@@ -305,7 +347,7 @@ def candidates_many(reports: list[dict], *, cases: QuerySet | None = None,
     max_window = max(window for _radius, window in limits.values())
     t_from = min(r["at"] for r in rows) - timedelta(hours=max_window)
     t_to = max(r["at"] for r in rows) + timedelta(hours=max_window)
-    found = _open_rows(base, _merge_boxes(boxes), regions, t_from, t_to)
+    found = _open_rows(cases, _merge_boxes(boxes), regions, t_from, t_to)
     if not found and not (within_batch and len(rows) > 1):
         return [[] for _ in rows]
     infos = _category_infos({r["category_id"] for r in rows})
@@ -321,8 +363,7 @@ def candidates_many(reports: list[dict], *, cases: QuerySet | None = None,
     wanted = sorted({p[1]["pk"] for p in pairs if p[1] is not None and "pk" in p[1]})
     texts = {}
     if wanted:
-        for pk, number, title, description, address in Case.objects.filter(pk__in=wanted).values_list(
-                "pk", "number", "title", "description", "address"):
+        for pk, number, title, description, address in _texts(wanted):
             texts[pk] = (number, textsim.grams(f"{title} {description}", address), address)
     report_grams = {}
     out: list[list[Candidate]] = [[] for _ in rows]
@@ -347,6 +388,17 @@ def candidates_many(reports: list[dict], *, cases: QuerySet | None = None,
     for found_for_report in out:
         found_for_report.sort(key=lambda c: (-c.score, c.reasons["distance_m"] or 0.0))
     return out
+
+
+def _texts(pks: list[int]) -> list[tuple]:
+    """(pk, number, title, description, address) of the cases ``pks``."""
+    from civicgrid.cases.models import Case
+
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, number, title, description, address FROM {quote(Case._meta.db_table)} "
+                       f"WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)
+        return cursor.fetchall()
 
 
 # Pairs computed per slice of queries so the arrays stay small however dense the band is.

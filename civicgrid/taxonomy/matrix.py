@@ -33,7 +33,9 @@ def _answer(rule: ResponsibilityRule) -> tuple[str, tuple[str, ...]]:
     return rule.lead_kind, tuple(sorted(rule.assisting_kinds or []))
 
 
-def describe_scope(rule: ResponsibilityRule) -> str:
+def describe_scope(rule: ResponsibilityRule, major_names: dict | None = None) -> str:
+    """The rule's scope in words; ``major_names`` ({(kind, major code): name}) saves the query for a
+    group's name."""
     scope = rule.scope
     if scope == "category":
         category = rule.category
@@ -41,8 +43,11 @@ def describe_scope(rule: ResponsibilityRule) -> str:
                                                            f"{category.name}"}
     if scope == "group":
         kind = CategoryKind(rule.category_kind).label if rule.category_kind in CategoryKind.values else "?"
-        name = (Category.objects.filter(kind=rule.category_kind, major_code=rule.major_code)
-                .values_list("major_name", flat=True).first() or "")
+        if major_names is not None:
+            name = major_names.get((rule.category_kind, rule.major_code), "")
+        else:
+            name = (Category.objects.filter(kind=rule.category_kind, major_code=rule.major_code)
+                    .values_list("major_name", flat=True).first() or "")
         return gettext("group %(group)s") % {"group": f"{kind} {rule.major_code} {name}".strip()}
     return gettext("all categories")
 
@@ -199,17 +204,48 @@ def _rank(rule: ResponsibilityRule) -> tuple[int, int]:
     return SCOPE_RANK[rule.scope], len(rule.region_prefix)
 
 
-def explain(category: Category, region_code: str) -> Explanation:
-    """Which department kinds are responsible for ``category`` at ``region_code`` (a region code,
-    or "" when the place is unknown: then only rules for everywhere match), and why."""
-    region_code = (region_code or "").strip()
-    rules = list(
+def rules_for(category: Category) -> list[ResponsibilityRule]:
+    """The rules that may apply to ``category`` (its own, its group's, the catch-all ones), by pk."""
+    return list(
         ResponsibilityRule.objects.filter(
             Q(category=category)
             | Q(category__isnull=True, category_kind=category.kind, major_code=category.major_code)
             | Q(category__isnull=True, category_kind="", major_code="")
         ).select_related("category").order_by("pk")
     )
+
+
+class RuleBook:
+    """Every rule read once, for many explanations (the intake's routing): ``rules_for`` and the
+    groups' names without a query each."""
+
+    def __init__(self):
+        self.by_category: dict = {}
+        self.by_group: dict = {}
+        self.catch_all: list = []
+        for rule in ResponsibilityRule.objects.select_related("category").order_by("pk"):
+            if rule.category_id is not None:
+                self.by_category.setdefault(rule.category_id, []).append(rule)
+            elif rule.category_kind or rule.major_code:
+                self.by_group.setdefault((rule.category_kind, rule.major_code), []).append(rule)
+            else:
+                self.catch_all.append(rule)
+        self.major_names = {}
+        for kind, major, name in Category.objects.exclude(major_code="").values_list("kind", "major_code", "major_name"):
+            self.major_names.setdefault((kind, major), name)
+
+    def rules_for(self, category: Category) -> list[ResponsibilityRule]:
+        found = [*self.by_category.get(category.pk, ()), *self.by_group.get((category.kind, category.major_code), ()),
+                 *self.catch_all]
+        return sorted(found, key=lambda r: r.pk)
+
+
+def explain(category: Category, region_code: str, book: RuleBook | None = None) -> Explanation:
+    """Which department kinds are responsible for ``category`` at ``region_code`` (a region code,
+    or "" when the place is unknown: then only rules for everywhere match), and why. ``book``:
+    the rules read already."""
+    region_code = (region_code or "").strip()
+    rules = book.rules_for(category) if book is not None else rules_for(category)
     considered: dict[int, Considered] = {}
     matching = []
     for rule in rules:
@@ -249,7 +285,7 @@ def explain(category: Category, region_code: str) -> Explanation:
 
     matched = []
     if chosen is not None:
-        matched = [describe_scope(chosen)]
+        matched = [describe_scope(chosen, book.major_names if book is not None else None)]
         matched.append(
             gettext("region %(code)s is inside %(prefix)s") % {"code": region_code, "prefix": chosen.region_prefix}
             if chosen.region_prefix else gettext("everywhere")

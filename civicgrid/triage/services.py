@@ -93,7 +93,7 @@ def current() -> _Loaded | None:
         return _current
 
 
-def _describe(loaded: _Loaded, pairs) -> list[tuple[int, float, tuple]]:
+def describe(loaded: _Loaded, pairs) -> list[tuple[int, float, tuple]]:
     out = []
     for category_id, confidence in pairs:
         info = loaded.categories.get(category_id)
@@ -114,7 +114,7 @@ def top_for_text(text: str, k: int = 3) -> tuple[int, list[dict]]:
     pairs = loaded.model.top_k_one(text, k)
     return loaded.version, [
         {"category": cid, "kind": info[0], "code": info[1], "name": info[2], "confidence": round(p, 4)}
-        for cid, p, info in _describe(loaded, pairs)
+        for cid, p, info in describe(loaded, pairs)
     ]
 
 
@@ -145,7 +145,7 @@ def classify(text: str, *, region_code: str | None = None, k: int = 3) -> list[P
     if loaded is None or not (text or "").strip():
         return []
     out = []
-    for category_id, confidence, (kind, code, name, major) in _describe(loaded, loaded.model.top_k_one(text, k)):
+    for category_id, confidence, (kind, code, name, major) in describe(loaded, loaded.model.top_k_one(text, k)):
         lead_kind, department_id, department_name = _department(category_id, region_code)
         out.append(Prediction(category_id, kind, code, name, major, round(confidence, 4), lead_kind,
                               department_id, department_name))

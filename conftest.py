@@ -21,13 +21,16 @@ def on_postgres():
 
 @pytest.fixture(autouse=True)
 def _fresh_calendar_cache():
-    """The working-day table and the intake reference are cached per process; a rolled-back test
-    must not leak into them."""
+    """The working-day table, the intake reference and the token cache are kept per process; a
+    rolled-back test must not leak into them."""
     from civicgrid.cases import reference
     from civicgrid.core.calendar import clear_cache
+    from civicgrid.org import authentication
 
     clear_cache()
     reference.forget()
+    authentication.forget()
     yield
     clear_cache()
     reference.forget()
+    authentication.forget()

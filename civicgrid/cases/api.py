@@ -86,6 +86,13 @@ class CaseListCreate(generics.GenericAPIView):
     filterset_class = CaseFilter
     queryset = Case.objects.none()  # for the schema; reads go through the selector
 
+    def dispatch(self, request, *args, **kwargs):
+        # One read of the region, reference and auth generations serves the whole request: the
+        # token's user, the locator and the reference data answer from it. Neither a list nor a
+        # report changes what the generations guard.
+        with reference.pinned():
+            return super().dispatch(request, *args, **kwargs)
+
     def get_queryset(self):
         urgency_rank = DbCase(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1),
                               output_field=IntegerField())
@@ -111,11 +118,9 @@ class CaseListCreate(generics.GenericAPIView):
     )
     @idempotent
     def post(self, request):
-        # One read of the region and reference generations serves the whole report.
-        with reference.pinned():
-            data = _valid(s.CaseCreateSerializer, request)
-            started = timezone.now()
-            case = _call(actions.report_case, actor=request.user, **data)
+        data = _valid(s.CaseCreateSerializer, request)
+        started = timezone.now()
+        case = _call(actions.report_case, actor=request.user, **data)
         created = case.created_at >= started
         try:
             body = case_body(request, case, created=created)

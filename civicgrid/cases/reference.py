@@ -18,7 +18,6 @@ import threading
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone, translation
 
 # The generation row (in the regions app's generation table, beside the regions' own).
@@ -307,10 +306,12 @@ def generation_token() -> str:
 
 
 def pinned():
-    """A block (one request's intake) in which the region and reference generations are read once."""
+    """A block (one request's intake) in which the region, reference and auth generations are read
+    once: the token's user, the locator and the reference data all answer from that one read."""
+    from civicgrid.org.authentication import AUTH_KEY
     from civicgrid.regions.generation import KEY, pinned
 
-    return pinned(KEY, GENERATION_KEY)
+    return pinned(KEY, GENERATION_KEY, AUTH_KEY)
 
 
 def current() -> Reference:
@@ -350,55 +351,25 @@ def watched_tables() -> list[str]:
     return [m._meta.db_table for m in (Category, SlaRule, ResponsibilityRule, Department, CommandCentre, Region)]
 
 
-def _trigger_name(table: str, event: str = "") -> str:
-    return f"civicgrid_refgen_{table}{'_' + event if event else ''}"
+TRIGGER_PREFIX = "civicgrid_refgen"
 
 
 def install_triggers(using: str = "default") -> None:
     """Create (or replace) the triggers that give the reference a new token on every write to a
-    watched table. Statement-level on PostgreSQL (a bulk load bumps once per statement, TRUNCATE
-    included); row-level on SQLite, which has no other kind."""
-    from civicgrid.regions.models import RegionGeneration
+    watched table (see ``civicgrid.regions.generation.install_triggers``)."""
+    from civicgrid.regions.generation import install_triggers as install
 
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    generation = quote(RegionGeneration._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE OR REPLACE FUNCTION civicgrid_new_reference_generation() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                f"INSERT INTO {generation} (key, token, counter, changed_at) "
-                f"VALUES ('{GENERATION_KEY}', md5(random()::text || clock_timestamp()::text), 1, now()) "
-                f"ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, counter = {generation}.counter + 1, "
-                "changed_at = EXCLUDED.changed_at; RETURN NULL; END $$")
-            for table in watched_tables():
-                cursor.execute(
-                    f"CREATE OR REPLACE TRIGGER {_trigger_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                    f"ON {quote(table)} FOR EACH STATEMENT EXECUTE FUNCTION civicgrid_new_reference_generation()")
-        elif connection.vendor == "sqlite":
-            body = (f"INSERT INTO {generation} (key, token, counter, changed_at) VALUES ('{GENERATION_KEY}', "
-                    "lower(hex(randomblob(16))), 1, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
-                    "ON CONFLICT(key) DO UPDATE SET token = excluded.token, counter = counter + 1, "
-                    "changed_at = excluded.changed_at;")
-            for table in watched_tables():
-                for event in ("INSERT", "UPDATE", "DELETE"):
-                    cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {_trigger_name(table, event.lower())} "
-                                   f"AFTER {event} ON {quote(table)} BEGIN {body} END")
+    install(GENERATION_KEY, watched_tables(), TRIGGER_PREFIX, using)
 
 
 def installed_triggers(using: str = "default") -> set[str]:
     """Names of the reference triggers present (for the checks and tests)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'civicgrid_refgen_%%'")
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'civicgrid_refgen_%'")
-        return {r[0] for r in cursor.fetchall()}
+    from civicgrid.regions.generation import installed_triggers as installed
+
+    return installed(TRIGGER_PREFIX, using)
 
 
 def expected_triggers(using: str = "default") -> set[str]:
-    if connections[using].vendor == "postgresql":
-        return {_trigger_name(t) for t in watched_tables()}
-    return {_trigger_name(t, e) for t in watched_tables() for e in ("insert", "update", "delete")}
+    from civicgrid.regions.generation import expected_triggers as expected
+
+    return expected(watched_tables(), TRIGGER_PREFIX, using)

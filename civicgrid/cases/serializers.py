@@ -22,7 +22,7 @@ from civicgrid.cases.models import (
 from civicgrid.cases.workflow import EVENT_CHOICES, AssignmentRole, AssignmentState, State
 from civicgrid.core.geo import CRS_WGS84, SUPPORTED_CRS
 from civicgrid.core.identifiers import mask_name, mask_phone, normalize_mobile, validate_mobile
-from civicgrid.core.serializers import ChoiceLabelField, RenderSerializer
+from civicgrid.core.serializers import ChoiceLabelField, InputSerializer, RenderSerializer
 from civicgrid.org.models import Department
 from civicgrid.regions.locator import locate_code
 from civicgrid.regions.resolver import resolve_address
@@ -109,8 +109,9 @@ class PlaceMixin(serializers.Serializer):
                 _("Give a point (lon and lat) or an address."), "required")]})
 
 
-class CaseCreateSerializer(CategoryRefMixin, PlaceMixin):
-    """A report, at a place (see ``PlaceMixin``)."""
+class CaseCreateSerializer(CategoryRefMixin, PlaceMixin, InputSerializer):
+    """A report, at a place (see ``PlaceMixin``). Its fields are built once (``InputSerializer``):
+    every report is checked by it."""
 
     channel = serializers.ChoiceField(choices=Channel.choices)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -15,15 +15,17 @@ def jurisdiction_prefixes(user) -> list[str] | None:
         return []
     if user.is_superuser:
         return None
-    if user.role == Role.GRID_WORKER:
-        return sorted(user.grid_assignments.values_list("grid__code", flat=True))
     # A request asks this several times (scope, checks, the answer); the user object lives for
-    # one request, so it keeps the answer, keyed by what the answer depends on.
+    # one request (or, for a cached token, one auth generation: civicgrid.org.authentication), so
+    # it keeps the answer, keyed by what the answer depends on.
     key = (user.role, user.jurisdiction_id, user.department_id, user.centre_id)
     memo = getattr(user, "_jurisdiction_prefixes", None)
     if memo is not None and memo[0] == key:
         return list(memo[1]) if memo[1] is not None else None
-    prefixes = _staff_prefixes(user)
+    if user.role == Role.GRID_WORKER:
+        prefixes = sorted(user.grid_assignments.values_list("grid__code", flat=True))
+    else:
+        prefixes = _staff_prefixes(user)
     user._jurisdiction_prefixes = (key, tuple(prefixes) if prefixes is not None else None)
     return prefixes
 

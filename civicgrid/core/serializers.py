@@ -1,9 +1,10 @@
-"""Read-side serializer pieces shared by the apps' APIs.
+"""Serializer pieces shared by the apps' APIs.
 
 DRF builds a serializer's fields anew for every instance (it introspects the model and deep-copies
 every field), and Django's ``get_FOO_display`` hashes the whole choice list on every call. A list
-or a case answer renders many objects and several nested serializers, so on the read side both
-are done once per class instead; what is rendered is the same.
+or a case answer renders many objects and several nested serializers, and every report is checked
+by the same input serializer, so both are done once per class instead; what is rendered or
+accepted is the same.
 """
 
 import copy
@@ -11,6 +12,7 @@ import copy
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.utils.serializer_helpers import BindingDict
 
 
 class ChoiceLabelField(serializers.CharField):
@@ -65,3 +67,21 @@ class RenderSerializer(serializers.ModelSerializer):
             check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
             out[name] = None if check is None else field.to_representation(attribute)
         return out
+
+
+class InputSerializer(serializers.Serializer):
+    """An input serializer whose fields are built and bound once per class, on the first instance,
+    and shared by every instance after it (validation reads its fields, it does not change them;
+    ``validate_<field>`` and ``validate`` still run on each instance). Only for plain fields whose
+    checks need neither the instance nor its context."""
+
+    @property
+    def fields(self):
+        cls = type(self)
+        bound = cls.__dict__.get("_bound_fields")
+        if bound is None:
+            bound = BindingDict(self)
+            for name, field in self.get_fields().items():
+                bound[name] = field
+            cls._bound_fields = bound  # a race only binds them twice
+        return bound

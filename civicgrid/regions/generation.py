@@ -8,7 +8,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 
 from civicgrid.regions.models import RegionGeneration
@@ -87,3 +87,60 @@ class CachedIndex:
         with self._lock:
             self._token = None
             self._value = None
+
+
+# --- generations kept by database triggers --------------------------------------------------------
+
+
+def install_triggers(key: str, tables: list[str], prefix: str, using: str = "default") -> None:
+    """Create (or replace) triggers that give generation ``key`` a new token on every write to
+    ``tables``, whichever path writes (actions, the admin, imports, ``update()``, plain SQL).
+    Statement-level on PostgreSQL (a bulk load bumps once per statement, TRUNCATE included);
+    row-level on SQLite, which has no other kind. Triggers are named ``{prefix}_{table}``."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    generation = quote(RegionGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            function = f"civicgrid_new_{key}_generation"
+            cursor.execute(
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN "
+                f"INSERT INTO {generation} (key, token, counter, changed_at) "
+                f"VALUES ('{key}', md5(random()::text || clock_timestamp()::text), 1, now()) "
+                f"ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, counter = {generation}.counter + 1, "
+                "changed_at = EXCLUDED.changed_at; RETURN NULL; END $$")
+            for table in tables:
+                cursor.execute(
+                    f"CREATE OR REPLACE TRIGGER {_trigger_name(prefix, table)} AFTER INSERT OR UPDATE OR DELETE "
+                    f"OR TRUNCATE ON {quote(table)} FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+        elif connection.vendor == "sqlite":
+            body = (f"INSERT INTO {generation} (key, token, counter, changed_at) VALUES ('{key}', "
+                    "lower(hex(randomblob(16))), 1, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
+                    "ON CONFLICT(key) DO UPDATE SET token = excluded.token, counter = counter + 1, "
+                    "changed_at = excluded.changed_at;")
+            for table in tables:
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {_trigger_name(prefix, table, event.lower())} "
+                                   f"AFTER {event} ON {quote(table)} BEGIN {body} END")
+
+
+def _trigger_name(prefix: str, table: str, event: str = "") -> str:
+    return f"{prefix}_{table}{'_' + event if event else ''}"
+
+
+def installed_triggers(prefix: str, using: str = "default") -> set[str]:
+    """Names of the triggers named ``{prefix}_…`` present (for the checks and tests)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE %s", [prefix + "_%"])
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [prefix + "_%"])
+        return {r[0] for r in cursor.fetchall()}
+
+
+def expected_triggers(tables: list[str], prefix: str, using: str = "default") -> set[str]:
+    if connections[using].vendor == "postgresql":
+        return {_trigger_name(prefix, t) for t in tables}
+    return {_trigger_name(prefix, t, e) for t in tables for e in ("insert", "update", "delete")}

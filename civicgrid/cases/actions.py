@@ -350,15 +350,18 @@ def _notify_centre(case: Case, kind: str, centre_id: int | None = None, **params
 
 
 def _write_notifications(case: Case, kind: str, recipients, **params) -> None:
-    """After commit: one notice per active recipient (the case's number and title are final)."""
-    pks = list(recipients.filter(is_active=True).values_list("pk", flat=True))
-    if not pks:
-        return
+    """After commit: one notice per active recipient (the case's number and title are final), in
+    one statement that reads the recipients as it writes."""
     with translation.override(settings.LANGUAGE_CODE):
         text = str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
-    Notification.objects.bulk_create(
-        Notification(recipient_id=pk, case_id=case.pk, kind=kind, text=text) for pk in pks
-    )
+    who, who_params = recipients.filter(is_active=True).values_list("id").query.sql_with_params()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Notification._meta.db_table)} (recipient_id, case_id, kind, text, created_at) "
+            f"SELECT r.id, %s, %s, %s, %s FROM ({who}) r",
+            [case.pk, str(kind), text, connection.ops.adapt_datetimefield_value(timezone.now()), *who_params],
+        )
 
 
 # --- case numbers -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
@@ -112,17 +112,43 @@ def _in_progress() -> DomainError:
     )
 
 
+def _insert(scope: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """The new record, or None when (scope, key) is taken. One statement (its own transaction
+    outside one; no savepoint inside one: a taken key is not an error here)."""
+    connection = transaction.get_connection()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} "
+            "(scope, key, request_hash, completed, created_at) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [scope, key, digest, False, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return IdempotencyRecord(pk=row[0], scope=scope, key=key, request_hash=digest, completed=False, created_at=now)
+
+
+def _complete(record: IdempotencyRecord, response: Response) -> None:
+    """Store the answer to replay, in the work's own transaction."""
+    connection = transaction.get_connection()
+    body = json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} "
+            f"SET completed = %s, response_status = %s, response_body = %s{cast} WHERE id = %s",
+            [True, response.status_code, body, record.pk],
+        )
+
+
 def _claim(scope: str, key: str, digest: str) -> IdempotencyRecord | Response:
     """The new record this request owns, or the stored answer to replay; raises when refused."""
     for _attempt in range(3):
-        try:
-            if not transaction.get_connection().in_atomic_block:
-                # One statement is its own transaction: no BEGIN/COMMIT round trips around it.
-                return IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
-        except IntegrityError:
-            pass
+        claimed = _insert(scope, key, digest)
+        if claimed is not None:
+            return claimed
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:  # released or purged since our INSERT failed: claim again
             continue
@@ -168,10 +194,7 @@ def run(request, work: Callable[[], Response]) -> Response:
         with transaction.atomic():
             response = work()
             if _kept(response):
-                body = json.loads(json.dumps(response.data, cls=JSONEncoder))
-                IdempotencyRecord.objects.filter(pk=claimed.pk).update(
-                    completed=True, response_status=response.status_code, response_body=body,
-                )
+                _complete(claimed, response)
     except Exception:
         _release(claimed)
         raise

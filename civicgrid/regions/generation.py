@@ -25,8 +25,17 @@ def current_token(key: str = KEY) -> str:
     tokens = getattr(_pins, "tokens", None)
     if tokens is not None and key in tokens:
         return tokens[key]
-    row = RegionGeneration.objects.filter(key=key).values_list("token", flat=True).first()
-    return row or ""
+    return _read([key]).get(key, "")
+
+
+def _read(keys: list[str]) -> dict[str, str]:
+    # Written out: every request of the intake reads the tokens, and building the query through
+    # the ORM cost several times running it.
+    connection = connections[RegionGeneration.objects.db]
+    table = connection.ops.quote_name(RegionGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, token FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})", keys)
+        return dict(cursor.fetchall())
 
 
 @contextmanager
@@ -37,7 +46,7 @@ def pinned(*keys: str):
     if getattr(_pins, "tokens", None) is not None:  # an outer block pinned them already
         yield
         return
-    found = dict(RegionGeneration.objects.filter(key__in=keys).values_list("key", "token"))
+    found = _read(list(keys))
     _pins.tokens = {key: found.get(key, "") for key in keys}
     try:
         yield

@@ -1,6 +1,9 @@
 """Reads of webhooks and deliveries, scoped to the caller's jurisdiction through the department's
 region, plus the system's own look-up of who receives an event."""
 
+import json
+
+from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -38,7 +41,23 @@ def subscribed_webhooks(department, event_type: str) -> list[DepartmentWebhook]:
 def subscribed_webhooks_of(department_ids, event_type: str) -> list[DepartmentWebhook]:
     """Active webhooks of any of ``department_ids`` that receive ``event_type``, by department
     and creation. Filtered in Python: a department has a handful of webhooks, and JSON containment
-    queries differ between SQLite and PostgreSQL."""
-    webhooks = DepartmentWebhook.objects.filter(department_id__in=department_ids, is_active=True).order_by(
-        "department_id", "pk")
-    return [w for w in webhooks if w.subscribes_to(event_type)]
+    queries differ between SQLite and PostgreSQL. Every dispatch asks, and most departments have
+    none: the subscriptions are read in one plain statement, whole webhooks only for those that
+    receive the event."""
+    ids = sorted({int(pk) for pk in department_ids})
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, event_types FROM {connection.ops.quote_name(DepartmentWebhook._meta.db_table)} "
+            f"WHERE is_active = %s AND department_id IN ({', '.join(['%s'] * len(ids))})", [True, *ids])
+        rows = cursor.fetchall()
+    probe = DepartmentWebhook()
+    wanted = []
+    for pk, event_types in rows:
+        probe.event_types = json.loads(event_types) if isinstance(event_types, str) else event_types
+        if probe.subscribes_to(event_type):
+            wanted.append(pk)
+    if not wanted:
+        return []
+    return list(DepartmentWebhook.objects.filter(pk__in=wanted).order_by("department_id", "pk"))

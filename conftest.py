@@ -23,7 +23,7 @@ def on_postgres():
 def _fresh_calendar_cache():
     """The working-day table, the intake reference and the token cache are kept per process; a
     rolled-back test must not leak into them."""
-    from civicgrid.cases import reference
+    from civicgrid.cases import group_commit, reference
     from civicgrid.core.calendar import clear_cache
     from civicgrid.org import authentication
 
@@ -34,3 +34,6 @@ def _fresh_calendar_cache():
     clear_cache()
     reference.forget()
     authentication.forget()
+    # A test that reported from several threads started the group committer: its connection
+    # must not outlive the test database.
+    group_commit.stop()

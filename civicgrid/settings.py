@@ -263,6 +263,9 @@ CIVICGRID_CLASSIFIER_MAX_PER_CATEGORY = int(os.environ.get("CIVICGRID_CLASSIFIER
 CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW = int(os.environ.get("CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW", 50))
 # Classify reports without a category at intake (off in the test suite unless a test turns it on).
 CIVICGRID_CLASSIFY_AT_INTAKE = env_bool("CIVICGRID_CLASSIFY_AT_INTAKE", not env_bool("CIVICGRID_TESTING"))
+# Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment
+# are stored in one transaction. Off: each report is stored on its own.
+CIVICGRID_INTAKE_GROUP_COMMIT = env_bool("CIVICGRID_INTAKE_GROUP_COMMIT", True)
 # Duplicate merging (重复件合并, docs/duplicates.md): where to look (per-category overrides in the
 # admin), and the scores above which a report is merged automatically / shown to the dispatcher.
 CIVICGRID_DEDUP_RADIUS_M = float(os.environ.get("CIVICGRID_DEDUP_RADIUS_M", 150))

@@ -446,6 +446,35 @@ def report_case(
     it clearly duplicates, or filed and dispatched when the matrix answers clearly (智能派单)."""
     from civicgrid.cases import reporting  # builds on this module
 
+    report = prepare_report(
+        channel=channel, title=title, region_code=region_code, lon=lon, lat=lat, description=description,
+        request_type=request_type, urgency=urgency, address=address, reporter_name=reporter_name,
+        reporter_phone=reporter_phone, external_id=external_id, category=category, actor=actor,
+        reported_at=reported_at,
+    )
+    try:
+        with transaction.atomic():
+            reporting.store([report], report.ref)
+    except IntegrityError:
+        # This channel reported this external id at the same moment through another request.
+        if report.case.external_id:
+            existing = Case.objects.filter(channel=channel, external_id=report.case.external_id).first()
+            if existing is not None:
+                return existing
+        raise
+    return report.outcome
+
+
+def prepare_report(
+    *, channel: str, title: str, region_code: str | None = None, lon: float | None = None,
+    lat: float | None = None, description: str = "", request_type: str = RequestType.FIELD_REPORT,
+    urgency: str = Urgency.NORMAL, address: str = "", reporter_name: str = "", reporter_phone: str = "",
+    external_id: str = "", category=None, actor: User | None = None, reported_at: datetime | None = None,
+):
+    """``report_case``'s checks, and the report built in memory (no writes): its case, the
+    classifier's proposal, the matrix's suggestion. ``civicgrid.cases.reporting.store`` writes it."""
+    from civicgrid.cases import reporting  # builds on this module
+
     check_transition(None, Action.REPORT)
     _validate_choice("channel", channel, Channel)
     _validate_choice("request_type", request_type, RequestType)
@@ -469,20 +498,10 @@ def report_case(
         external_id=external_id, request_type=request_type, urgency=urgency, title=title,
         description=description, lon=lon, lat=lat, address=address, reporter_name=reporter_name,
         reporter_phone=reporter_phone,
-    ), actor=actor)
+    ), actor=actor, ref=ref)
     reporting.classify([report], ref, now)
     reporting.route([report], ref)
-    try:
-        with transaction.atomic():
-            reporting.store([report], ref)
-    except IntegrityError:
-        # This channel reported this external id at the same moment through another request.
-        if external_id:
-            existing = Case.objects.filter(channel=channel, external_id=external_id).first()
-            if existing is not None:
-                return existing
-        raise
-    return report.outcome
+    return report
 
 
 def _record_routing(case: Case) -> dict:

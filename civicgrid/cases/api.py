@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Case as DbCase
 from django.db.models import F, IntegerField, Value, When
 from django.http import Http404
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
@@ -17,10 +17,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from civicgrid.cases import actions, reference, selectors
+from civicgrid.cases import actions, group_commit, reference, selectors
 from civicgrid.cases import serializers as s
 from civicgrid.cases.filters import CaseFilter
 from civicgrid.cases.models import Case, Urgency
+from civicgrid.core import idempotency
 from civicgrid.core.api import DomainError
 from civicgrid.core.idempotency import OPENAPI_PARAMETER, idempotent
 from civicgrid.org.models import Role
@@ -41,15 +42,20 @@ ACTION_ERRORS = {400: E400, 403: E403, 404: E404, 409: E409, 422: E422}
 
 
 def case_body(request, case: Case, rating_token: str | None = None, *, created: bool = False) -> dict:
-    """The case as its detail page sees it, re-read through the caller's scope; a case this very
+    """The case as its detail page sees it, for the request's user (see ``case_body_for``)."""
+    return case_body_for(request.user, case, rating_token, created=created)
+
+
+def case_body_for(user, case: Case, rating_token: str | None = None, *, created: bool = False) -> dict:
+    """The case as its detail page sees it, re-read through ``user``'s scope; a case this very
     request ``created`` (inside the caller's jurisdiction, which ``report_case`` checked) is
     rendered from the objects in hand: its events and tasks as the report wrote them, and no
     requests or supervisions, which it cannot have yet."""
     made = getattr(case, "made_by_report", None) if created else None
-    if made is not None and request.user.role != Role.DEPARTMENT_HANDLER:
+    if made is not None and user.role != Role.DEPARTMENT_HANDLER:
         timeline, assignments, requests, supervisions = made.events, made.assignments, [], []
     else:
-        case = selectors.case_detail(request.user, case.pk)
+        case = selectors.case_detail(user, case.pk)
         timeline, assignments = selectors.timeline(case), selectors.assignments_of(case)
         requests, supervisions = selectors.requests_of(case), selectors.supervisions_of(case)
     return s.CaseDetailSerializer(case, context={
@@ -57,7 +63,7 @@ def case_body(request, case: Case, rating_token: str | None = None, *, created: 
         "assignments": assignments,
         "requests": requests,
         "supervisions": supervisions,
-        "available_actions": selectors.available_actions(request.user, case),
+        "available_actions": selectors.available_actions(user, case),
         "rating_token": rating_token,
     }).data
 
@@ -116,22 +122,35 @@ class CaseListCreate(generics.GenericAPIView):
             400: E400, 403: E403, 409: E409, 422: E422,
         },
     )
-    @idempotent
     def post(self, request):
+        claim = idempotency.claim_of(request)
         data = _valid(s.CaseCreateSerializer, request)
-        started = timezone.now()
-        case = _call(actions.report_case, actor=request.user, **data)
-        created = case.created_at >= started
-        try:
-            body = case_body(request, case, created=created)
-        except Http404:
-            # report_case found this channel's external id on a case the caller cannot see.
-            raise DomainError(
-                _("Another case outside your jurisdiction already carries this external id on this channel."),
-                code="external_id_taken", status_code=status.HTTP_409_CONFLICT,
-                fields={"external_id": [s._error(_("Already used on this channel."), "taken")]},
-            ) from None
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        user = request.user
+
+        def prepare():
+            return _call(actions.prepare_report, actor=user, **data)
+
+        # Checked and built here (refusals answer at once); stored with the reports arriving at
+        # the same moment (civicgrid.cases.group_commit), with the key's record and answer.
+        job = group_commit.Job(prepare=prepare, report=prepare(), answer=lambda report: _report_answer(user, report),
+                               claim=claim, language=translation.get_language())
+        return group_commit.submit(job)
+
+
+def _report_answer(user, report) -> Response:
+    """The answer to a report: the new case (201), or the case this channel already made of the
+    external id (200, a retry)."""
+    created = report.existing is None
+    try:
+        body = case_body_for(user, report.outcome, created=created)
+    except Http404:
+        # This channel's external id is on a case the caller cannot see.
+        raise DomainError(
+            _("Another case outside your jurisdiction already carries this external id on this channel."),
+            code="external_id_taken", status_code=status.HTTP_409_CONFLICT,
+            fields={"external_id": [s._error(_("Already used on this channel."), "taken")]},
+        ) from None
+    return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class CaseDetail(APIView):

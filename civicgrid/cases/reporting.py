@@ -52,6 +52,7 @@ class Report:
     candidates: list = field(default_factory=list)  # duplicate candidates reaching the suggest score
     existing: Case | None = None  # the case this channel already made of the external id (a retry)
     merged: bool = False  # merged into an open case (or an earlier report of the batch)
+    ref: reference.Reference | None = None  # the reference data it was built from
 
     @property
     def outcome(self) -> Case:

@@ -177,8 +177,43 @@ def _release(record: IdempotencyRecord) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk, completed=False).delete()
 
 
+def release(record: IdempotencyRecord) -> None:
+    """Free a claimed key whose request failed (its retry runs again)."""
+    _release(record)
+
+
 def _kept(response) -> bool:
     return 200 <= response.status_code < 300
+
+
+def claim_of(request) -> tuple[str, str, str] | None:
+    """(scope, key, request hash) of the request's ``Idempotency-Key``, or None without one; a
+    malformed key is refused (400)."""
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    return scope_of(request), _validated_key(raw), canonical_hash(request.data)
+
+
+def claim(scope: str, key: str, digest: str) -> IdempotencyRecord | Response:
+    """Claim a key inside the caller's transaction (group commit): the record this request now
+    owns, or the first answer to replay; raises when refused (reused with another body, in
+    progress). A concurrent claim of the same key waits for this transaction."""
+    return _claim(scope, key, digest)
+
+
+def is_answer(claimed) -> bool:
+    """Whether ``claim`` gave the stored answer of a finished request (to replay) rather than a record."""
+    return isinstance(claimed, Response)
+
+
+def keep(record: IdempotencyRecord, response: Response) -> None:
+    """In the work's transaction: store a successful answer with its record; any other answer
+    frees the key (as ``run`` does)."""
+    if _kept(response):
+        _complete(record, response)
+    else:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
 def run(request, work: Callable[[], Response]) -> Response:

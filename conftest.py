@@ -20,9 +20,12 @@ def on_postgres():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_calendar_cache():
-    """The working-day table, the intake reference and the token cache are kept per process; a
-    rolled-back test must not leak into them."""
+def _fresh_process_state():
+    """The working-day table, the intake reference and the token cache are kept per process, and
+    the active language per thread; a test must not leak into the next."""
+    from django.conf import settings
+    from django.utils import translation
+
     from civicgrid.cases import group_commit, reference
     from civicgrid.core.calendar import clear_cache
     from civicgrid.org import authentication
@@ -30,6 +33,9 @@ def _fresh_calendar_cache():
     clear_cache()
     reference.forget()
     authentication.forget()
+    # A request's LocaleMiddleware leaves its language active in the thread (a server's next
+    # request activates its own): each test starts in the platform's language.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     clear_cache()
     reference.forget()

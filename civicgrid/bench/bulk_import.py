@@ -150,16 +150,10 @@ TOUCHED_TABLES = ("cases_case", "cases_caseevent", "cases_casenumbercounter", "i
 
 
 def _vacuum() -> None:
-    """VACUUM (ANALYZE) the tables an import writes: the deleted rows of an earlier run (dead
-    tuples) and stale statistics would otherwise slow the next run's look-ups by orders of
-    magnitude."""
-    from django.db import connection
+    """VACUUM (ANALYZE) the tables an import writes (see ``civicgrid.bench.vacuum``)."""
+    from civicgrid.bench import vacuum
 
-    with connection.cursor() as cursor:
-        for table in TOUCHED_TABLES:
-            cursor.execute("SELECT to_regclass(%s)", [table])
-            if cursor.fetchone()[0] is not None:
-                cursor.execute(f"VACUUM (ANALYZE) {table}")
+    vacuum(TOUCHED_TABLES)
 
 
 def _restore_counters(before: dict) -> None:

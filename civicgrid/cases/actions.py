@@ -380,19 +380,21 @@ def _advance_counter(district: str, day, count: int) -> int:
     return advance_counters({(district, day): count})[(district, day)]
 
 
-def advance_counters(counts: dict) -> dict:
+def advance_counters(counts: dict, using=None) -> dict:
     """Take ``count`` numbers of each (district, day) in ``counts`` by create-or-increment (one
     statement per 300 rows, PostgreSQL and SQLite alike), in key order so that concurrent callers
-    cannot deadlock; the rows stay locked to the end of the transaction. Returns
-    {(district, day): last number taken}."""
-    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    cannot deadlock; the rows stay locked to the end of the transaction. ``using``: another
+    connection (a database wrapper) than this thread's, e.g. one in autocommit mode, where the
+    numbers are taken in a transaction of their own. Returns {(district, day): last number taken}."""
+    conn = using if using is not None else connection
+    table = conn.ops.quote_name(CaseNumberCounter._meta.db_table)
     keys = sorted(counts)
     out = {}
     for start in range(0, len(keys), 300):
         chunk = keys[start:start + 300]
         values = ", ".join(["(%s, %s, %s)"] * len(chunk))
         params = [p for key in chunk for p in (key[0], key[1], counts[key])]
-        with connection.cursor() as cursor:
+        with conn.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (district_code, day, last) VALUES {values} "
                 f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "

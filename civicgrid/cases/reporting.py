@@ -132,11 +132,13 @@ def route(reports: list[Report], ref: reference.Reference, *, shared: bool = Fal
 
 
 def store(reports: list[Report], ref: reference.Reference, *, copy: bool | None = None,
-          known_checked: bool = False, deduplicate: bool = True) -> None:
+          known_checked: bool = False, deduplicate: bool = True, numbers=None) -> None:
     """Write the reports as cases, in the caller's transaction (see the module). ``copy``: write
     with COPY on PostgreSQL (default: by the batch's size). ``known_checked``: the caller already
     left out the reports whose (channel, external id) is a case. ``deduplicate``: look for
-    duplicates (the bench and some tests leave it out)."""
+    duplicates (the bench and some tests leave it out). ``numbers``: how case numbers are taken
+    ({(district, day): count} → {(district, day): last}); by default ``advance_counters`` in this
+    transaction, which holds each district's counter until it ends."""
     if not known_checked:
         _find_existing(reports)
     todo = [r for r in reports if r.existing is None]
@@ -144,7 +146,7 @@ def store(reports: list[Report], ref: reference.Reference, *, copy: bool | None 
         return
     if deduplicate:
         _find_duplicates(todo)
-    number(todo)
+    number(todo, numbers)
     locked = _lock_originals(todo)
     for report in todo:
         case = report.case
@@ -226,14 +228,14 @@ def _find_duplicates(reports: list[Report]) -> None:
         report.candidates = [c for c in candidates if c.score >= threshold]
 
 
-def number(reports: list[Report]) -> None:
+def number(reports: list[Report], numbers=None) -> None:
     """Case numbers (district, local day of the report, sequence), reserved as one block per
-    district and day (``advance_counters``), handed out in the reports' order."""
+    district and day (``advance_counters``, or ``numbers``), handed out in the reports' order."""
     groups: dict = {}
     for report in reports:
         case = report.case
         groups.setdefault((case.region_code[:6], timezone.localdate(case.reported_at)), []).append(case)
-    lasts = actions.advance_counters({key: len(members) for key, members in groups.items()})
+    lasts = (numbers or actions.advance_counters)({key: len(members) for key, members in groups.items()})
     for (district, day), members in groups.items():
         first = lasts[(district, day)] - len(members) + 1
         for offset, case in enumerate(members):

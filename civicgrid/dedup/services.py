@@ -492,13 +492,10 @@ def _pairs_against(rows: list[dict], infos: dict, found: list[dict]) -> list[tup
 def _pairs_within(rows: list[dict], infos: dict) -> list[tuple]:
     """Earlier reports of the same batch within the radius and window (all reports at once over
     the latitude-sorted batch)."""
-    from civicgrid.taxonomy.models import Category
-
     queries, q_lats, q_lons, q_times, q_radius, q_window = _point_queries(rows, infos)
     if len(queries) < 2:
         return []
-    kinds = dict(Category.objects.filter(pk__in={r["category_id"] for r in rows if r["category_id"]})
-                 .values_list("pk", "kind"))
+    kinds = {pk: info.kind for pk, info in infos.items() if pk is not None}
     majors = {pk: infos[pk].major for pk in infos if pk is not None}
     order = np.argsort(q_lats, kind="stable")
     q, k, d = _band_pairs(q_lats, q_lons, q_radius, q_lats[order], q_lons[order])

@@ -64,6 +64,7 @@ from civicgrid.cases.workflow import (
     check_transition,
     illegal_transition,
 )
+from civicgrid.core import sql
 from civicgrid.core.api import DomainError
 from civicgrid.core.jurisdiction import code_in_jurisdiction
 from civicgrid.core.rows import make as make_row
@@ -305,9 +306,7 @@ def _notify_departments(case: Case, kind: str, department_ids: Iterable[int], **
     ids = sorted(set(department_ids))
     if not ids:
         return
-    transaction.on_commit(
-        lambda: _write_notifications(case, kind, User.objects.filter(department_id__in=ids), **params)
-    )
+    transaction.on_commit(lambda: _write_department_notifications(case, kind, ids, **params))
     # Read when the transaction commits: a report written set-wise has its id and number by then.
     state = case.state
 
@@ -349,11 +348,30 @@ def _notify_centre(case: Case, kind: str, centre_id: int | None = None, **params
     ))
 
 
+def _notification_text(case: Case, kind: str, **params) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
+
+
+def _write_department_notifications(case: Case, kind: str, department_ids: list[int], **params) -> None:
+    """After commit: one notice per active member of staff of the departments (every dispatch
+    writes these: one prepared statement that reads the recipients as it writes)."""
+    if not sql.postgres():
+        _write_notifications(case, kind, User.objects.filter(department_id__in=department_ids), **params)
+        return
+    quote = connection.ops.quote_name
+    with sql.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Notification._meta.db_table)} (recipient_id, case_id, kind, text, created_at) "
+            f"SELECT id, %s, %s, %s, %s FROM {quote(User._meta.db_table)} WHERE department_id = ANY(%s) AND is_active",
+            [case.pk, str(kind), _notification_text(case, kind, **params), timezone.now(), department_ids],
+        )
+
+
 def _write_notifications(case: Case, kind: str, recipients, **params) -> None:
     """After commit: one notice per active recipient (the case's number and title are final), in
     one statement that reads the recipients as it writes."""
-    with translation.override(settings.LANGUAGE_CODE):
-        text = str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
+    text = _notification_text(case, kind, **params)
     who, who_params = recipients.filter(is_active=True).values_list("id").query.sql_with_params()
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -390,6 +408,19 @@ def advance_counters(counts: dict, using=None) -> dict:
     table = conn.ops.quote_name(CaseNumberCounter._meta.db_table)
     keys = sorted(counts)
     out = {}
+    if sql.postgres(conn):
+        # One prepared statement whatever the number of rows; unnest keeps the key order.
+        with sql.cursor(conn) as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (district_code, day, last) "
+                "SELECT * FROM unnest(%s::varchar[], %s::date[], %s::integer[]) "
+                f"ON CONFLICT (district_code, day) DO UPDATE SET last = {table}.last + EXCLUDED.last "
+                "RETURNING district_code, day, last",
+                [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]],
+            )
+            for district, day, last in cursor.fetchall():
+                out[(district, str(day))] = last
+        return {key: out[(key[0], str(key[1]))] for key in keys}
     for start in range(0, len(keys), 300):
         chunk = keys[start:start + 300]
         values = ", ".join(["(%s, %s, %s)"] * len(chunk))

@@ -36,7 +36,7 @@ from civicgrid.cases import actions, deadlines, reference
 from civicgrid.cases.actions import MadeByReport, PendingPk
 from civicgrid.cases.models import Assignment, Case, CaseEvent
 from civicgrid.cases.workflow import OPEN_STATES, Action, State
-from civicgrid.core import rows
+from civicgrid.core import rows, sql
 
 # Cells of the advisory locks that serialise duplicate checks of nearby reports (PostgreSQL).
 LOCK_CELL_DEG = 0.01  # ≈ 1 km; a report locks the cells its search box touches
@@ -173,9 +173,13 @@ def _find_existing(reports: list[Report]) -> None:
     for channel, of_channel in wanted.items():
         ids = sorted({r.case.external_id for r in of_channel})
         # The ids first (the partial unique index answers), whole cases only for those found.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' "
-                           f"AND external_id IN ({', '.join(['%s'] * len(ids))})", [channel, *ids])
+        with sql.cursor() as cursor:
+            if sql.postgres():
+                cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' "
+                               "AND external_id = ANY(%s)", [channel, ids])
+            else:
+                cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' "
+                               f"AND external_id IN ({', '.join(['%s'] * len(ids))})", [channel, *ids])
             pks = [row[0] for row in cursor.fetchall()]
         if not pks:
             continue
@@ -207,7 +211,7 @@ def _lock_areas(reports: list[Report]) -> None:
         keys.update(f"dedup:cell:{x}:{y}" for x in xs for y in ys)
     ids = sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True)
                   for k in keys})
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) s",
                        [ids])
 

@@ -40,6 +40,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from civicgrid.core import sql
 from civicgrid.core.api import DomainError
 from civicgrid.core.models import IdempotencyRecord
 
@@ -117,7 +118,7 @@ def _insert(scope: str, key: str, digest: str) -> IdempotencyRecord | None:
     outside one; no savepoint inside one: a taken key is not an error here)."""
     connection = transaction.get_connection()
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with sql.cursor(connection) as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} "
             "(scope, key, request_hash, completed, created_at) VALUES (%s, %s, %s, %s, %s) "
@@ -135,7 +136,7 @@ def _complete(record: IdempotencyRecord, response: Response) -> None:
     connection = transaction.get_connection()
     body = json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
+    with sql.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} "
             f"SET completed = %s, response_status = %s, response_body = %s{cast} WHERE id = %s",

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from django.db import connection, models
 from django.db.models.base import ModelState
 
+from civicgrid.core import sql
+
 # From this many rows ``insert`` uses COPY on PostgreSQL unless told otherwise: below it, the
 # sequence read and the COPY protocol's extra round trip cost more than they save.
 COPY_MIN_ROWS = 50
@@ -201,12 +203,29 @@ def reserve_ids(model, count: int) -> list[int]:
 
 
 def insert_returning(model, objs: list) -> None:
-    """Insert ``objs`` with multi-row ``INSERT … RETURNING`` (one statement per chunk, in order)
-    and set their pks. The database numbers the rows, as ``save()`` lets it."""
+    """Insert ``objs`` and set their pks, the database numbering the rows as ``save()`` lets it:
+    on PostgreSQL the one-row ``INSERT … RETURNING``, prepared (``civicgrid.core.sql``) and run for
+    each row in one round trip; elsewhere a multi-row ``INSERT … RETURNING`` per chunk. Rows are
+    inserted, and their keys returned, in order."""
     cols = columns(model)
-    pg = connection.vendor == "postgresql"
     # The pk column is left to the database.
     keep = [i for i in range(len(cols.fields)) if i != cols.pk_index]
+    if sql.postgres():
+        cols.json_cache = {}
+        try:
+            built = [[row[i] for i in keep] for row in map(cols.copy_row, objs)]
+        finally:
+            cols.json_cache = {}
+        with sql.cursor() as cursor:
+            if len(built) == 1:
+                cursor.execute(_insert_sql(cols, keep, 1), built[0])
+                pks = [cursor.fetchone()[0]]
+            else:
+                pks = sql.execute_returning(cursor, _insert_sql(cols, keep, 1), built)
+        for obj, pk in zip(objs, pks, strict=True):
+            obj.pk = pk
+        return
+    pg = connection.vendor == "postgresql"
     per_row = len(keep)
     limit = connection.features.max_query_params or 65_535
     chunk_size = max(1, min(500, limit // per_row))

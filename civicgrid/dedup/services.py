@@ -30,6 +30,7 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from civicgrid.cases.workflow import OPEN_STATES
+from civicgrid.core import sql
 from civicgrid.dedup import text as textsim
 
 # Sorted: the partial index of migration 0002 is declared over exactly this list.
@@ -270,15 +271,19 @@ def _open_rows_sql(boxes: list, region_codes: set, t_from: datetime, t_to: datet
         params += [min_lat, max_lat, min_lon, max_lon]
     if region_codes:
         codes = sorted(region_codes)
-        parts.append(f"c.region_code IN ({', '.join(['%s'] * len(codes))})")
-        params += codes
+        if sql.postgres():
+            parts.append("c.region_code = ANY(%s)")
+            params.append(codes)
+        else:
+            parts.append(f"c.region_code IN ({', '.join(['%s'] * len(codes))})")
+            params += codes
     states = ", ".join(f"'{state}'" for state in OPEN_STATE_LIST)
-    sql = (f"SELECT c.id, c.lat, c.lon, c.reported_at, c.category_id, t.kind, t.major_code, c.region_code "
+    statement = (f"SELECT c.id, c.lat, c.lon, c.reported_at, c.category_id, t.kind, t.major_code, c.region_code "
            f"FROM {quote(Case._meta.db_table)} c LEFT JOIN {quote(Category._meta.db_table)} t ON t.id = c.category_id "
            f"WHERE ({' OR '.join(parts)}) AND c.state IN ({states}) AND c.reported_at >= %s AND c.reported_at <= %s")
     params += [ops.adapt_datetimefield_value(t_from), ops.adapt_datetimefield_value(t_to)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with sql.cursor() as cursor:
+        cursor.execute(statement, params)
         found = cursor.fetchall()
     return [dict(zip(_OPEN_ROW_FIELDS, (*row[:3], _aware(row[3]), *row[4:]), strict=True)) for row in found]
 
@@ -394,10 +399,13 @@ def _texts(pks: list[int]) -> list[tuple]:
     """(pk, number, title, description, address) of the cases ``pks``."""
     from civicgrid.cases.models import Case
 
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, number, title, description, address FROM {quote(Case._meta.db_table)} "
-                       f"WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)
+    table = connection.ops.quote_name(Case._meta.db_table)
+    with sql.cursor() as cursor:
+        if sql.postgres():
+            cursor.execute(f"SELECT id, number, title, description, address FROM {table} WHERE id = ANY(%s)", [pks])
+        else:
+            cursor.execute(f"SELECT id, number, title, description, address FROM {table} "
+                           f"WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)
         return cursor.fetchall()
 
 

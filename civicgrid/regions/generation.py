@@ -31,10 +31,15 @@ def current_token(key: str = KEY) -> str:
 def _read(keys: list[str]) -> dict[str, str]:
     # Written out: every request of the intake reads the tokens, and building the query through
     # the ORM cost several times running it.
+    from civicgrid.core import sql
+
     connection = connections[RegionGeneration.objects.db]
     table = connection.ops.quote_name(RegionGeneration._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT key, token FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})", keys)
+    with sql.cursor(connection) as cursor:
+        if sql.postgres(connection):
+            cursor.execute(f"SELECT key, token FROM {table} WHERE key = ANY(%s)", [keys])
+        else:
+            cursor.execute(f"SELECT key, token FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})", keys)
         return dict(cursor.fetchall())
 
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from civicgrid.core import sql
 from civicgrid.core.jurisdiction import scope_to_jurisdiction
 from civicgrid.webhooks.models import DepartmentWebhook, WebhookDelivery
 
@@ -47,10 +48,13 @@ def subscribed_webhooks_of(department_ids, event_type: str) -> list[DepartmentWe
     ids = sorted({int(pk) for pk in department_ids})
     if not ids:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, event_types FROM {connection.ops.quote_name(DepartmentWebhook._meta.db_table)} "
-            f"WHERE is_active = %s AND department_id IN ({', '.join(['%s'] * len(ids))})", [True, *ids])
+    table = connection.ops.quote_name(DepartmentWebhook._meta.db_table)
+    with sql.cursor() as cursor:
+        if sql.postgres():
+            cursor.execute(f"SELECT id, event_types FROM {table} WHERE is_active AND department_id = ANY(%s)", [ids])
+        else:
+            cursor.execute(f"SELECT id, event_types FROM {table} WHERE is_active = %s "
+                           f"AND department_id IN ({', '.join(['%s'] * len(ids))})", [True, *ids])
         rows = cursor.fetchall()
     probe = DepartmentWebhook()
     wanted = []

@@ -1,0 +1,74 @@
+"""Hand-written statements on the hot paths (every report runs them), prepared once per connection.
+
+Django's PostgreSQL backend binds parameters on the client: each statement is sent as text with
+its values quoted in, and the server parses and plans it anew. For the few statements a report
+runs many thousands of times a minute, ``cursor()`` gives a cursor that sends parameters apart
+from the statement (server-side binding) and asks PostgreSQL to prepare it: the server parses and
+plans it once per connection, and the client quotes nothing. Such statements keep one shape
+whatever the number of values (PostgreSQL arrays: ``= ANY(%s)``, ``unnest(%s::…[])``), so one
+prepared statement serves every call.
+
+Statements still go through Django's cursor wrapper (execute wrappers, query logging in tests).
+Elsewhere (SQLite), and with ``CIVICGRID_DB_PREPARED`` off — for a connection pooler in
+transaction mode that cannot keep prepared statements — it is Django's own cursor; callers write
+both forms where the SQL differs (``postgres()`` tells which).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorDebugWrapper
+
+# psycopg prepares only what it is asked to (``prepare=True``) below this many executions; Django
+# leaves automatic preparation off (None), which would also refuse explicit requests.
+PREPARE_THRESHOLD = 1_000_000
+
+
+def postgres(conn=None) -> bool:
+    """Whether statements on ``conn`` (this thread's default connection) take the prepared form."""
+    conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
+    return conn.vendor == "postgresql" and bool(getattr(settings, "CIVICGRID_DB_PREPARED", True))
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding; every statement prepared (named and planned once per connection)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+
+class _DebugWrapper(CursorDebugWrapper):
+    """Query logging (DEBUG, tests) of prepared statements: Django's backend reads the statement
+    back from a client-side cursor only, so the statement as written is logged instead."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
+def cursor(conn=None):
+    """A cursor for a hot hand-written statement (see the module) on ``conn`` (a database wrapper;
+    this thread's default connection when None)."""
+    conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
+    if not postgres(conn):
+        return conn.cursor()
+    conn.ensure_connection()
+    raw = conn.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = PREPARE_THRESHOLD
+    wrapped = conn._prepare_cursor(_PreparedCursor(raw))
+    if isinstance(wrapped, CursorDebugWrapper):
+        wrapped = _DebugWrapper(wrapped.cursor, conn)
+    return wrapped
+
+
+def execute_returning(cursor, query: str, params_seq: list) -> list:
+    """Run a prepared one-row ``… RETURNING key`` statement for each of ``params_seq``, all in one
+    round trip (psycopg's pipeline), and give the keys in order. ``cursor`` comes from ``cursor()``
+    on PostgreSQL."""
+    raw = cursor.cursor  # psycopg's own: Django's wrapper passes no ``returning``
+    with cursor.db.wrap_database_errors:
+        raw.executemany(query, params_seq, returning=True)
+        return [result.fetchone()[0] for result in raw.results()]

@@ -302,11 +302,11 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(EventSerializer(many=True))
     def get_timeline(self, case):
-        return EventSerializer(self.context["timeline"], many=True).data
+        return EventSerializer.render_many(self.context["timeline"])
 
     @extend_schema_field(AssignmentSerializer(many=True))
     def get_assignments(self, case):
-        return AssignmentSerializer(self.context["assignments"], many=True).data
+        return AssignmentSerializer.render_many(self.context["assignments"])
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_actions(self, case) -> list[str]:
@@ -314,11 +314,11 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(CaseRequestSerializer(many=True))
     def get_requests(self, case):
-        return CaseRequestSerializer(self.context["requests"], many=True).data
+        return CaseRequestSerializer.render_many(self.context["requests"])
 
     @extend_schema_field(SupervisionSerializer(many=True))
     def get_supervisions(self, case):
-        return SupervisionSerializer(self.context["supervisions"], many=True).data
+        return SupervisionSerializer.render_many(self.context["supervisions"])
 
     @extend_schema_field(serializers.CharField(allow_null=True, help_text=(
         "Only in the answer to a verification that closed the case: the reporter's rating token "

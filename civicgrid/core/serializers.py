@@ -53,6 +53,16 @@ class RenderSerializer(serializers.ModelSerializer):
             cls._plan = plan  # read-only from here on; a race only builds it twice
         return plan
 
+    @classmethod
+    def render_many(cls, objects) -> list:
+        """What ``cls(objects, many=True).data`` renders, by a prototype made once per class:
+        for nested lists, whose rendering otherwise builds a list serializer and a child per call.
+        Only for serializers whose rendering needs no context."""
+        prototype = cls.__dict__.get("_prototype")
+        if prototype is None:
+            prototype = cls._prototype = cls(context={})
+        return [prototype.to_representation(obj) for obj in objects]
+
     def to_representation(self, instance):
         # DRF's Serializer.to_representation over the prepared fields.
         out = {}

@@ -44,3 +44,14 @@ def test_each_instance_keeps_its_own_context(city):
     # and nested list serializers render every item
     assert len(EventSerializer(selectors.timeline(case), many=True).data) == len(selectors.timeline(case))
     assert len(AssignmentSerializer(selectors.assignments_of(case), many=True).data) >= 1
+
+
+def test_nested_lists_render_as_drf_renders_each_item(city):
+    # given a dispatched case's timeline and tasks
+    case = case_in_state(city, State.DISPATCHED)
+    events, tasks = list(selectors.timeline(case)), list(selectors.assignments_of(case))
+    # when rendered as nested lists by the prototype of their class
+    # then each item reads as DRF's own rendering of it
+    assert EventSerializer.render_many(events) == [_drf_rendering(EventSerializer(e), e) for e in events]
+    assert AssignmentSerializer.render_many(tasks) == [_drf_rendering(AssignmentSerializer(t), t) for t in tasks]
+    assert len(events) >= 2 and len(tasks) >= 1

@@ -209,6 +209,8 @@ class MadeByReport:
         self.pending = pending
         # Events on other cases that name this one (an open case it was merged into).
         self.others: list[CaseEvent] = []
+        # Notices to departments (a dispatch's new tasks), sent for the whole batch on commit.
+        self.notices: list = []
         # Its duplicate candidates (civicgrid.dedup.models.DuplicateCandidate, unsaved), each with
         # the case of the same report batch it names, if it names one.
         self.candidates: list[tuple] = []
@@ -302,29 +304,61 @@ _NOTIFICATION_TEXT = {
 
 
 def _notify_departments(case: Case, kind: str, department_ids: Iterable[int], **params) -> None:
-    """Every member of staff of the departments, and each department's webhooks."""
+    """Every member of staff of the departments, and each department's webhooks (after commit)."""
     ids = sorted(set(department_ids))
     if not ids:
         return
-    transaction.on_commit(lambda: _write_department_notifications(case, kind, ids, **params))
-    # Read when the transaction commits: a report written set-wise has its id and number by then.
-    state = case.state
-
-    def payload():
-        return {"case_id": case.pk, "case_number": case.number, "title": case.title, "state": state,
-                "kind": str(kind), **{k: str(v) for k, v in params.items()}}
-
-    transaction.on_commit(lambda: _send_department_events(ids, f"case.{kind}", payload()), robust=True)
+    notice = Notice(case, kind, ids, case.state, params)
+    made = getattr(case, "made_by_report", None)
+    if made is not None and made.pending:
+        # A report not written yet: its batch sends the notices of all its cases at once.
+        made.notices.append(notice)
+        return
+    notify_departments_on_commit([notice])
 
 
-def _send_department_events(department_ids: list[int], event_type: str, payload: dict) -> None:
+class Notice:
+    """A notice to departments about a case: its kind, the departments, the case's state then."""
+
+    __slots__ = ("case", "kind", "department_ids", "state", "params")
+
+    def __init__(self, case: Case, kind: str, department_ids: list[int], state: str, params: dict):
+        self.case, self.kind, self.department_ids, self.state, self.params = case, kind, department_ids, state, params
+
+    def payload(self) -> dict:
+        # Read when the transaction commits: a report written set-wise has its id and number by then.
+        case = self.case
+        return {"case_id": case.pk, "case_number": case.number, "title": case.title, "state": self.state,
+                "kind": str(self.kind), **{k: str(v) for k, v in self.params.items()}}
+
+
+def notify_departments_on_commit(notices: list[Notice]) -> None:
+    """When the transaction commits: the in-app notices of ``notices`` (one statement for all on
+    PostgreSQL) and their departments' webhooks (one read of who subscribes)."""
+    if not notices:
+        return
+    transaction.on_commit(lambda: _write_department_notifications(notices))
+    transaction.on_commit(lambda: _send_department_events(notices), robust=True)
+
+
+def _send_department_events(notices: list[Notice]) -> None:
     # The webhooks app is optional (another part of the platform); without it there is nothing to
     # send, so skip cleanly rather than fail the case action that already committed.
     if importlib.util.find_spec("civicgrid.webhooks") is None:
         return
     from civicgrid.webhooks.actions import enqueue_departments_event
+    from civicgrid.webhooks.selectors import subscribed_webhooks_of
 
-    enqueue_departments_event(department_ids, event_type, payload)
+    for kind in sorted({n.kind for n in notices}):
+        of_kind = [n for n in notices if n.kind == kind]
+        event_type = f"case.{kind}"
+        # Most departments have no webhook: one read tells which of them all receive the event.
+        subscribed = {w.department_id for w in subscribed_webhooks_of(
+            {d for n in of_kind for d in n.department_ids}, event_type)}
+        for notice in of_kind:
+            receiving = [d for d in notice.department_ids if d in subscribed]
+            if receiving:
+                enqueue_departments_event(receiving, event_type, notice.payload())
 
 
 def _intake_feedback(case: Case, action: str, **data) -> None:
@@ -353,18 +387,24 @@ def _notification_text(case: Case, kind: str, **params) -> str:
         return str(format_lazy(_NOTIFICATION_TEXT[kind], number=case.number, title=case.title, **params))[:300]
 
 
-def _write_department_notifications(case: Case, kind: str, department_ids: list[int], **params) -> None:
-    """After commit: one notice per active member of staff of the departments (every dispatch
-    writes these: one prepared statement that reads the recipients as it writes)."""
+def _write_department_notifications(notices: list[Notice]) -> None:
+    """After commit: one notice per active member of staff of each notice's departments (every
+    dispatch writes these: on PostgreSQL one prepared statement for all, reading the recipients as
+    it writes)."""
     if not sql.postgres():
-        _write_notifications(case, kind, User.objects.filter(department_id__in=department_ids), **params)
+        for n in notices:
+            _write_notifications(n.case, n.kind, User.objects.filter(department_id__in=n.department_ids), **n.params)
         return
+    entries = [(n.case.pk, str(n.kind), _notification_text(n.case, n.kind, **n.params), d)
+             for n in notices for d in n.department_ids]
     quote = connection.ops.quote_name
     with sql.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(Notification._meta.db_table)} (recipient_id, case_id, kind, text, created_at) "
-            f"SELECT id, %s, %s, %s, %s FROM {quote(User._meta.db_table)} WHERE department_id = ANY(%s) AND is_active",
-            [case.pk, str(kind), _notification_text(case, kind, **params), timezone.now(), department_ids],
+            f"SELECT u.id, n.case_id, n.kind, n.text, %s "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[]) AS n(case_id, kind, text, department) "
+            f"JOIN {quote(User._meta.db_table)} u ON u.department_id = n.department AND u.is_active",
+            [timezone.now(), *map(list, zip(*entries, strict=True))],
         )
 
 
@@ -440,8 +480,14 @@ def advance_counters(counts: dict, using=None) -> dict:
 # --- report, file, reject, merge ----------------------------------------------------------------
 
 
+_CHOICE_VALUES: dict = {}
+
+
 def _validate_choice(field: str, value: str, choices) -> None:
-    if value not in choices.values:
+    values = _CHOICE_VALUES.get(choices)
+    if values is None:  # an enum's values are listed anew on every read
+        values = _CHOICE_VALUES[choices] = frozenset(choices.values)
+    if value not in values:
         raise ValidationError({field: ValidationError(
             format_lazy(_("“{value}” is not a valid choice."), value=value), code="invalid_choice",
         )})

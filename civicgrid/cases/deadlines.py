@@ -148,8 +148,8 @@ def sla_status(start: datetime | None, deadline: datetime | None, now: datetime)
         return ON_TIME
     if now >= deadline:
         return OVERDUE
-    if start is None:
-        return ON_TIME
+    if start is None or now <= start:
+        return ON_TIME  # no working time used yet (a clock started just now)
     total = calendar.working_time_between(start, deadline)
     used = calendar.working_time_between(start, now)
     if total > timedelta(0) and Decimal(used.total_seconds()) >= Decimal(total.total_seconds()) * warning_share():

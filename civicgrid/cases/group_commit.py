@@ -217,18 +217,22 @@ def _store(jobs: list[Job], numbers=None) -> list:
 
     outcomes: list = [None] * len(jobs)
     records: dict[int, object] = {}
-    for i, job in enumerate(jobs):
-        if job.claim is None:
+    keyed = [i for i, job in enumerate(jobs) if job.claim is not None]
+    for i, record in zip(keyed, idempotency.claim_many([jobs[i].claim for i in keyed]), strict=True):
+        if record is not None:
+            records[i] = record
             continue
+        # The key is taken: a retry of a finished request gets the first answer; a key in use, or
+        # used with another body, is refused for this report alone.
         try:
-            claimed = idempotency.claim(*job.claim)
+            claimed = idempotency.claim(*jobs[i].claim)
         except Exception as exc:
             outcomes[i] = exc
             continue
         if idempotency.is_answer(claimed):
-            outcomes[i] = claimed  # a retry of a finished request: the first answer
+            outcomes[i] = claimed
         else:
-            records[i] = claimed
+            records[i] = claimed  # taken over from a request that died
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     # Reports built from different generations of the reference data are stored by their own.
     by_ref: dict[int, list] = {}
@@ -236,6 +240,7 @@ def _store(jobs: list[Job], numbers=None) -> list:
         by_ref.setdefault(id(jobs[i].report.ref), []).append(jobs[i].report)
     for reports in by_ref.values():
         reporting.store(reports, reports[0].ref, numbers=numbers)
+    kept = []
     for i in todo:
         job = jobs[i]
         try:
@@ -249,5 +254,6 @@ def _store(jobs: list[Job], numbers=None) -> list:
                 idempotency.release(records[i])
             continue
         if i in records:
-            idempotency.keep(records[i], outcomes[i])
+            kept.append((records[i], outcomes[i]))
+    idempotency.keep_many(kept)
     return outcomes

@@ -315,6 +315,7 @@ def _write(reports: list[Report], copy: bool | None) -> None:
     made = [c.made_by_report for c in cases]
     for m in made:
         m.pending = False
+    actions.notify_departments_on_commit([n for m in made for n in m.notices])
     tasks = [a for m in made for a in m.assignments]
     for a in tasks:
         a.case_id = a.case.pk

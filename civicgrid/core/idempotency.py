@@ -203,6 +203,61 @@ def claim(scope: str, key: str, digest: str) -> IdempotencyRecord | Response:
     return _claim(scope, key, digest)
 
 
+def claim_many(claims: list[tuple[str, str, str]]) -> list[IdempotencyRecord | None]:
+    """Claim many (scope, key, request hash) at once inside the caller's transaction (group commit,
+    PostgreSQL: one statement, in key order so that two batches cannot deadlock): for each, the
+    record it now owns, or None when the key is taken already (even by an earlier claim of the
+    same list) — ``claim`` then tells why. Elsewhere one ``claim`` insert each."""
+    if not sql.postgres():
+        return [_insert(*c) for c in claims]
+    now = timezone.now()
+    ordered = sorted(set(claims))
+    connection = transaction.get_connection()
+    with sql.cursor(connection) as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} "
+            "(scope, key, request_hash, completed, created_at) "
+            "SELECT s, k, h, false, %s FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[]) AS c(s, k, h) "
+            "ON CONFLICT DO NOTHING RETURNING id, scope, key",
+            [now, [c[0] for c in ordered], [c[1] for c in ordered], [c[2] for c in ordered]],
+        )
+        made = {(scope, key): pk for pk, scope, key in cursor.fetchall()}
+    out, given = [], set()
+    for scope, key, digest in claims:
+        pk = made.get((scope, key))
+        if pk is None or (scope, key) in given:  # taken before, or by an earlier item of the list
+            out.append(None)
+            continue
+        given.add((scope, key))
+        out.append(IdempotencyRecord(pk=pk, scope=scope, key=key, request_hash=digest, completed=False,
+                                     created_at=now))
+    return out
+
+
+def keep_many(kept: list[tuple[IdempotencyRecord, Response]]) -> None:
+    """``keep`` for many records in the caller's transaction (PostgreSQL: the successful answers
+    stored in one statement)."""
+    stored = [(r, a) for r, a in kept if _kept(a)]
+    for record, answer in kept:
+        if not _kept(answer):
+            keep(record, answer)
+    if not stored:
+        return
+    if not sql.postgres():
+        for record, answer in stored:
+            _complete(record, answer)
+        return
+    connection = transaction.get_connection()
+    with sql.cursor(connection) as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} AS r "
+            "SET completed = true, response_status = v.status, response_body = v.body "
+            "FROM unnest(%s::bigint[], %s::smallint[], %s::jsonb[]) AS v(id, status, body) WHERE r.id = v.id",
+            [[r.pk for r, _a in stored], [a.status_code for _r, a in stored],
+             [json.dumps(a.data, cls=JSONEncoder, ensure_ascii=False) for _r, a in stored]],
+        )
+
+
 def is_answer(claimed) -> bool:
     """Whether ``claim`` gave the stored answer of a finished request (to replay) rather than a record."""
     return isinstance(claimed, Response)

@@ -248,13 +248,16 @@ def keep_many(kept: list[tuple[IdempotencyRecord, Response]]) -> None:
             _complete(record, answer)
         return
     connection = transaction.get_connection()
+    # The answers as one JSON array (a text array would escape every character of each answer).
+    bodies = "[" + ",".join(json.dumps(a.data, cls=JSONEncoder, ensure_ascii=False) for _r, a in stored) + "]"
     with sql.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} AS r "
             "SET completed = true, response_status = v.status, response_body = v.body "
-            "FROM unnest(%s::bigint[], %s::smallint[], %s::jsonb[]) AS v(id, status, body) WHERE r.id = v.id",
-            [[r.pk for r, _a in stored], [a.status_code for _r, a in stored],
-             [json.dumps(a.data, cls=JSONEncoder, ensure_ascii=False) for _r, a in stored]],
+            "FROM (SELECT a.id, a.status, b.body FROM unnest(%s::bigint[], %s::smallint[]) WITH ORDINALITY "
+            "AS a(id, status, n) JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS b(body, n) USING (n)) AS v "
+            "WHERE r.id = v.id",
+            [[r.pk for r, _a in stored], [a.status_code for _r, a in stored], bodies],
         )
 
 

@@ -202,33 +202,26 @@ def reserve_ids(model, count: int) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
+# Rows per prepared multi-row statement on PostgreSQL: each row count up to it is one prepared
+# statement of the connection, so a larger insert goes in chunks of this many.
+PREPARED_CHUNK = 16
+
+
 def insert_returning(model, objs: list) -> None:
     """Insert ``objs`` and set their pks, the database numbering the rows as ``save()`` lets it:
-    on PostgreSQL the one-row ``INSERT … RETURNING``, prepared (``civicgrid.core.sql``) and run for
-    each row in one round trip; elsewhere a multi-row ``INSERT … RETURNING`` per chunk. Rows are
-    inserted, and their keys returned, in order."""
+    one multi-row ``INSERT … RETURNING`` per chunk, rows inserted and keys returned in order. On
+    PostgreSQL the statements are prepared (``civicgrid.core.sql``), one per row count up to
+    ``PREPARED_CHUNK``."""
     cols = columns(model)
     # The pk column is left to the database.
     keep = [i for i in range(len(cols.fields)) if i != cols.pk_index]
-    if sql.postgres():
-        cols.json_cache = {}
-        try:
-            built = [[row[i] for i in keep] for row in map(cols.copy_row, objs)]
-        finally:
-            cols.json_cache = {}
-        with sql.cursor() as cursor:
-            if len(built) == 1:
-                cursor.execute(_insert_sql(cols, keep, 1), built[0])
-                pks = [cursor.fetchone()[0]]
-            else:
-                pks = sql.execute_returning(cursor, _insert_sql(cols, keep, 1), built)
-        for obj, pk in zip(objs, pks, strict=True):
-            obj.pk = pk
-        return
+    prepared = sql.postgres()
+    if prepared:
+        chunk_size = PREPARED_CHUNK
+    else:
+        limit = connection.features.max_query_params or 65_535
+        chunk_size = max(1, min(500, limit // len(keep)))
     pg = connection.vendor == "postgresql"
-    per_row = len(keep)
-    limit = connection.features.max_query_params or 65_535
-    chunk_size = max(1, min(500, limit // per_row))
     cols.json_cache = {}
     try:
         for start in range(0, len(objs), chunk_size):
@@ -237,7 +230,7 @@ def insert_returning(model, objs: list) -> None:
             for obj in chunk:
                 row = cols.copy_row(obj) if pg else cols.prepared_row(obj)
                 params.extend(row[i] for i in keep)
-            with connection.cursor() as cursor:
+            with sql.cursor() if prepared else connection.cursor() as cursor:
                 cursor.execute(_insert_sql(cols, keep, len(chunk)), params)
                 pks = [r[0] for r in cursor.fetchall()]
             for obj, pk in zip(chunk, pks, strict=True):

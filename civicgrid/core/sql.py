@@ -24,6 +24,9 @@ from django.db.backends.utils import CursorDebugWrapper
 # psycopg prepares only what it is asked to (``prepare=True``) below this many executions; Django
 # leaves automatic preparation off (None), which would also refuse explicit requests.
 PREPARE_THRESHOLD = 1_000_000
+# Prepared statements a connection keeps (psycopg drops the least used past it): the hot
+# statements, and multi-row inserts per row count (``civicgrid.core.rows``).
+PREPARED_MAX = 300
 
 
 def postgres(conn=None) -> bool:
@@ -58,17 +61,8 @@ def cursor(conn=None):
     raw = conn.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = PREPARE_THRESHOLD
+        raw.prepared_max = PREPARED_MAX
     wrapped = conn._prepare_cursor(_PreparedCursor(raw))
     if isinstance(wrapped, CursorDebugWrapper):
         wrapped = _DebugWrapper(wrapped.cursor, conn)
     return wrapped
-
-
-def execute_returning(cursor, query: str, params_seq: list) -> list:
-    """Run a prepared one-row ``… RETURNING key`` statement for each of ``params_seq``, all in one
-    round trip (psycopg's pipeline), and give the keys in order. ``cursor`` comes from ``cursor()``
-    on PostgreSQL."""
-    raw = cursor.cursor  # psycopg's own: Django's wrapper passes no ``returning``
-    with cursor.db.wrap_database_errors:
-        raw.executemany(query, params_seq, returning=True)
-        return [result.fetchone()[0] for result in raw.results()]

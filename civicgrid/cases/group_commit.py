@@ -41,6 +41,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.utils import translation
 
+from civicgrid.core import sql
+
 logger = logging.getLogger(__name__)
 
 # The most reports one transaction stores (a burst larger than this is split).
@@ -132,6 +134,8 @@ class _Committer:
         STATS["reports"] += len(batch)
         # This thread's connection, as a request's: closed when broken or past its age.
         close_old_connections()
+        if sql.postgres():
+            sql.configure(connection)  # before the batch's transaction opens
         try:
             commit(batch, self._numbers if connection.vendor == "postgresql" else None)
         except Exception as exc:  # never leave a request waiting

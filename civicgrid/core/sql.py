@@ -42,6 +42,25 @@ class _PreparedCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
 
+def configure(conn):
+    """Make ``conn`` ready for prepared statements (once per connection; PostgreSQL): psycopg
+    prepares what it is asked to, and PostgreSQL plans each of them once (a generic plan: their
+    shapes were written for it) instead of again for each set of values. Returns psycopg's
+    connection."""
+    conn.ensure_connection()
+    raw = conn.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = PREPARE_THRESHOLD
+        raw.prepared_max = PREPARED_MAX
+    if not getattr(raw, "_civicgrid_generic_plans", False) and not conn.in_atomic_block:
+        # Outside a transaction, so that a rollback cannot undo it. Only prepared statements are
+        # concerned: Django's own queries are sent with their values and planned each time.
+        with conn.cursor() as c:
+            c.execute("SET plan_cache_mode = force_generic_plan")
+        raw._civicgrid_generic_plans = True
+    return raw
+
+
 class _DebugWrapper(CursorDebugWrapper):
     """Query logging (DEBUG, tests) of prepared statements: Django's backend reads the statement
     back from a client-side cursor only, so the statement as written is logged instead."""
@@ -57,11 +76,7 @@ def cursor(conn=None):
     conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
     if not postgres(conn):
         return conn.cursor()
-    conn.ensure_connection()
-    raw = conn.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = PREPARE_THRESHOLD
-        raw.prepared_max = PREPARED_MAX
+    raw = configure(conn)
     wrapped = conn._prepare_cursor(_PreparedCursor(raw))
     if isinstance(wrapped, CursorDebugWrapper):
         wrapped = _DebugWrapper(wrapped.cursor, conn)

@@ -263,6 +263,8 @@ CIVICGRID_CLASSIFIER_MAX_PER_CATEGORY = int(os.environ.get("CIVICGRID_CLASSIFIER
 CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW = int(os.environ.get("CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW", 50))
 # Classify reports without a category at intake (off in the test suite unless a test turns it on).
 CIVICGRID_CLASSIFY_AT_INTAKE = env_bool("CIVICGRID_CLASSIFY_AT_INTAKE", not env_bool("CIVICGRID_TESTING"))
+# Web processes load the intake's in-memory data before serving (civicgrid.warmup).
+CIVICGRID_WARM_UP = env_bool("CIVICGRID_WARM_UP", True)
 # Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment
 # are stored in one transaction. Off: each report is stored on its own.
 CIVICGRID_INTAKE_GROUP_COMMIT = env_bool("CIVICGRID_INTAKE_GROUP_COMMIT", True)

@@ -16,6 +16,10 @@ both forms where the SQL differs (``postgres()`` tells which).
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
+
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -35,11 +39,25 @@ def postgres(conn=None) -> bool:
     return conn.vendor == "postgresql" and bool(getattr(settings, "CIVICGRID_DB_PREPARED", True))
 
 
-class _PreparedCursor(psycopg.Cursor):
-    """Server-side binding; every statement prepared (named and planned once per connection)."""
+@functools.lru_cache(maxsize=1024)
+def _numbered(query: str) -> str:
+    """``query`` with PostgreSQL's own placeholders: ``%s`` → ``$1``, ``$2`` …, ``%%`` → ``%``."""
+    count = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(count)}", query)
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+class _PreparedCursor(psycopg.RawCursor):
+    """Server-side binding with PostgreSQL's own placeholders (psycopg parses nothing: its own
+    conversion is not cached for statements of more than 50 values, such as multi-row inserts),
+    every statement prepared (named and planned once per connection). Statements are written with
+    ``%s``, as for Django's cursor, and numbered once per statement text."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        return super().execute(_numbered(query), params, prepare=True if prepare is None else prepare,
+                               binary=binary)
 
 
 def configure(conn):

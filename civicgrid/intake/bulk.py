@@ -2,11 +2,11 @@
 route, persist, timeline — each a function over one batch, so each can be tested on its own.
 
 A batch is one transaction: either every good row of it becomes a case (with its REPORT event,
-routing suggestion, owner centre, stage deadline and case number) or none does. Cases look exactly
-like those ``civicgrid.cases.actions.report_case`` makes one at a time — the same fields, numbers,
-events and side steps (auto-dispatch for a clear matrix answer) — but are written with bulk
-inserts: ``COPY`` on PostgreSQL (ids reserved from the sequence first), ``bulk_create`` elsewhere.
-Case numbers are reserved as a block per district and day with one locked counter update.
+routing suggestion, owner centre, stage deadline and case number) or none does. Rows become cases
+through the same set-wise engine as single reports (``civicgrid.cases.reporting``): the same
+fields, numbers, events, duplicate merging and auto-dispatch (智能派单) — written with ``COPY`` on
+PostgreSQL (ids reserved from the sequences first), ``bulk_create``-like inserts elsewhere. Case
+numbers are reserved as a block per district and day with one locked counter update.
 
 Re-running a file is safe: a row whose (channel, external id) is already a case is skipped. An
 interrupted run resumes from its checkpoint (``FILE.import-state.json``, written after each
@@ -32,12 +32,15 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.reference import Reference
+from civicgrid.cases.reporting import Report
+from civicgrid.core import rows
+from civicgrid.core.rows import build_rows
 from civicgrid.intake import bulk_formats
 from civicgrid.intake.records import NormalizedReport, RecordErrors
 from civicgrid.intake.wire import cached_lookups
@@ -58,17 +61,13 @@ class RowProblem:
     message: str
 
 
-@dataclass
-class Item:
-    """One good row on its way through the stages."""
+@dataclass(eq=False)
+class Item(Report):
+    """One good row on its way through the stages: a report of ``civicgrid.cases.reporting``
+    with its row and what the file said."""
 
-    row: int
-    report: NormalizedReport
-    case: object = None  # civicgrid.cases.models.Case, built by ``build_cases``
-    prediction: tuple | None = None  # (model version, best three, threshold, applied) from the classifier
-    classified_category: int | None = None  # the category the classifier set
-    candidates: list = field(default_factory=list)  # duplicate candidates reaching the suggest score
-    merged: bool = False  # merged into an earlier case as a duplicate
+    row: int = 0
+    report: NormalizedReport | None = None  # the row, as its format's parser read it
     problems: list = field(default_factory=list)  # why it could not be placed (then it has no case)
     built: dict = field(default_factory=dict)  # COPY rows built ahead by the worker ("case")
 
@@ -95,7 +94,7 @@ def validate(fmt: str, rows: Iterable[tuple[int, dict]]) -> tuple[list[Item], li
     items, problems = [], []
     for row, record in rows:
         try:
-            items.append(Item(row, bulk_formats.parse_row(fmt, record)))
+            items.append(Item(row=row, report=bulk_formats.parse_row(fmt, record)))
         except RecordErrors as exc:
             problems += [RowProblem(row, e.field, e.code, str(e.message)) for e in exc.errors]
     return items, problems
@@ -180,409 +179,58 @@ def locate(items: list[Item], ref: Reference | None = None) -> tuple[list[Item],
     return kept, problems
 
 
-# --- stage 3: classify ----------------------------------------------------------------------------
-
-
-def classify(items: list[Item], ref: Reference) -> None:
-    """智能分拨 as ``civicgrid.triage.actions.classify_new_case`` does it for one report, for the whole
-    batch at once (``classify_many``): a row without a category but with words gets the best three
-    kept for the dispatcher, and the best becomes its category when it is at least
-    ``CIVICGRID_CLASSIFIER_THRESHOLD`` sure (and active). Off with ``CIVICGRID_CLASSIFY_AT_INTAKE``,
-    as for single reports."""
-    from civicgrid.triage import services, training
-    from civicgrid.triage.actions import threshold
-
-    if not getattr(settings, "CIVICGRID_CLASSIFY_AT_INTAKE", True):
-        return
-    todo = [(i, text) for i in items if i.report.category_id is None
-            and (text := training.case_text(i.report.title, i.report.description))]
-    if not todo:
-        return
-    loaded = services.current()
-    if loaded is None:
-        return
-    ranked = services.classify_many([text for _item, text in todo], k=3)
-    limit = threshold()
-    for (item, _text), pairs in zip(todo, ranked, strict=True):
-        top = [{"category": cid, "kind": info[0], "code": info[1], "name": info[2], "confidence": round(p, 4)}
-               for cid, p in pairs if (info := loaded.categories.get(cid)) is not None]
-        if not top:
-            continue
-        best = ref.category(top[0]["category"])
-        applied = top[0]["confidence"] >= limit and best is not None and best.is_active
-        item.prediction = (loaded.version, top, limit, applied)
-        if applied:
-            item.classified_category = best.pk
-
-
-# --- building the cases -------------------------------------------------------------------------------
+# --- stages 3–5: build, classify, route -------------------------------------------------------
 
 
 def build_cases(items: list[Item], ref: Reference, now: datetime) -> None:
-    """A ``Case`` in state reported for every item, as ``report_case`` builds it: the owner centre
-    of its place and the filing deadline of its category and urgency (numbers come at persist)."""
-    from civicgrid.cases.actions import _set_stage
-    from civicgrid.cases.deadlines import file_deadline
-    from civicgrid.cases.models import Case
-    from civicgrid.cases.workflow import State
+    """The case of every item, as ``report_case`` builds it (``reporting.new_case``): state
+    reported, the owner centre of its place, the filing deadline of its category and urgency
+    (numbers come when stored)."""
+    from civicgrid.cases.reporting import new_case
 
     for item in items:
         r = item.report
-        moment = r.reported_at or now
-        case = make(
-            Case, channel=r.channel, external_id=r.external_id, request_type=r.request_type,
-            category=ref.category(r.category_id) if r.category_id else None, urgency=r.urgency,
-            title=r.title, description=r.description, lon=r.lon, lat=r.lat, address=r.address,
-            region_code=r.region_code, reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
-            owner_centre_id=ref.centre_id(r.region_code), state=State.REPORTED, reported_at=moment,
+        item.case = new_case(
+            ref, now, region_code=r.region_code, category=ref.category(r.category_id) if r.category_id else None,
+            reported_at=r.reported_at, channel=r.channel, external_id=r.external_id, request_type=r.request_type,
+            urgency=r.urgency, title=r.title, description=r.description, lon=r.lon, lat=r.lat, address=r.address,
+            reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
         )
-        if item.classified_category is not None:
-            # As for a single report: the classifier's category sets the filing clock and routes.
-            case.category = ref.category(item.classified_category)
-        if case.category_id is not None:
-            ref.stage_limits(case)
-        _set_stage(case, moment, file_deadline(case, moment), now)
-        item.case = case
 
 
-class _Factory:
-    """Model instances for bulk rows without ``Model.__init__``'s per-field work: the defaults of
-    the model's fields are computed once (callable defaults per instance), the given values set on
-    top — by attname, or a related object by field name (cached on the instance, as ``__init__``
-    does). The instances are ordinary unsaved model instances."""
+def classify(items: list[Item], ref: Reference, now: datetime) -> None:
+    """智能分拨 for the rows without a category, all at once, as for single reports
+    (``reporting.classify``; off with ``CIVICGRID_CLASSIFY_AT_INTAKE``)."""
+    from civicgrid.cases.reporting import classify as classify_reports
 
-    def __init__(self, model):
-        from django.db.models.base import ModelState
-
-        self.model, self.state_class = model, ModelState
-        self.static, self.dynamic, self.relations = {}, [], {}
-        for f in model._meta.concrete_fields:
-            if f.has_default() and callable(f.default):
-                self.dynamic.append((f.attname, f.default))
-            else:
-                self.static[f.attname] = f.get_default()
-            if f.is_relation:
-                self.relations[f.name] = f.attname
-
-    def make(self, values: dict):
-        obj = self.model.__new__(self.model)
-        obj._state = self.state_class()
-        attrs = obj.__dict__
-        attrs.update(self.static)
-        for attname, default in self.dynamic:
-            if attname not in values:
-                attrs[attname] = default()
-        for name, value in values.items():
-            attname = self.relations.get(name)
-            if attname is not None and attname != name:
-                attrs[attname] = value.pk if value is not None else None
-                obj._state.fields_cache[name] = value
-            else:
-                attrs[name] = value
-        return obj
-
-
-_factories: dict = {}
-
-
-def make(model, **values):
-    """An unsaved ``model`` instance with ``values`` (see ``_Factory``)."""
-    factory = _factories.get(model)
-    if factory is None:
-        factory = _factories[model] = _Factory(model)
-    return factory.make(values)
-
-
-# --- stage 4: de-duplicate -------------------------------------------------------------------------
-
-
-def deduplicate(items: list[Item]) -> None:
-    """Duplicate candidates of every row among the open cases and the earlier rows of the batch
-    (``candidates_many``), kept on the item when they reach the suggest score: after persisting,
-    the timeline stage merges a row whose best candidate reaches the auto-merge score and keeps the
-    others for the dispatcher, as ``civicgrid.dedup.actions.check_new_report`` does for one."""
-    from civicgrid.dedup.services import candidates_many, suggest_score
-
-    if not items:
-        return
-    reports = [{
-        "text": f"{i.case.title} {i.case.description}", "category_id": i.case.category_id,
-        "lon": i.case.lon, "lat": i.case.lat, "at": i.case.reported_at, "address": i.case.address,
-        "region_code": i.case.region_code,
-    } for i in items]
-    threshold = suggest_score()
-    for item, found in zip(items, candidates_many(reports), strict=True):
-        item.candidates = [c for c in found if c.score >= threshold]
-
-
-# --- stage 5: route -----------------------------------------------------------------------------------
+    classify_reports(items, ref, now)
 
 
 def route(items: list[Item], ref: Reference) -> None:
-    """The responsibility matrix's suggestion (智能派单) for every categorised case, as
-    ``routing.suggest`` gives it, with its look-ups shared across the import (see ``Routing``)."""
-    for item in items:
-        if item.case.category_id is not None:
-            item.case.routing_suggestion = ref.routing.suggest(item.case)
+    """The responsibility matrix's suggestion (智能派单) for every categorised case, one dict shared
+    by the cases with the same answer (``reporting.route``)."""
+    from civicgrid.cases.reporting import route as route_reports
+
+    route_reports(items, ref, shared=True)
 
 
-# --- stage 6: persist -------------------------------------------------------------------------------
+# --- stages 6–7: persist and timeline --------------------------------------------------------------
 
 
-
-
-def number_cases(items: list[Item]) -> None:
-    """Case numbers as ``report_case`` gives them (district, local day of the report, sequence),
-    reserved as one block per district and day (``advance_counters``), handed out in row order."""
-    groups = defaultdict(list)
-    for item in items:
-        groups[(item.case.region_code[:6], timezone.localdate(item.case.reported_at))].append(item)
-    from civicgrid.cases.actions import advance_counters
-
-    lasts = advance_counters({key: len(members) for key, members in groups.items()})
-    for (district, day), members in groups.items():
-        first = lasts[(district, day)] - len(members) + 1
-        for offset, item in enumerate(members):
-            item.case.number = f"{district}-{day:%Y%m%d}-{first + offset:05d}"
-
-
-_PLAIN_FIELDS = (
-    models.AutoField, models.BigAutoField, models.CharField, models.TextField, models.IntegerField,
-    models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
-    models.PositiveSmallIntegerField, models.FloatField, models.BooleanField, models.DateField,
-    models.DateTimeField, models.ForeignKey,
-)
-
-
-class _Columns:
-    """How the rows of a model are written by COPY: every concrete column, its ``pre_save`` (auto
-    times, blind indexes …) and database value — with a fast path for plain built-in fields."""
-
-    def __init__(self, model):
-        self.model = model
-        self.fields = [f for f in model._meta.concrete_fields]
-        self.names = [f.column for f in self.fields]
-        self.json_cache: dict = {}
-        self.plan = []
-        for f in self.fields:
-            plain = type(f) in _PLAIN_FIELDS
-            needs_pre_save = not plain or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-            if isinstance(f, models.JSONField):
-                self.plan.append((f, "json"))
-            elif plain and not needs_pre_save:
-                self.plan.append((f.attname, "attr"))
-            else:
-                self.plan.append((f, "field"))
-
-    def row(self, obj) -> tuple:
-        out = []
-        for what, how in self.plan:
-            if how == "attr":
-                out.append(getattr(obj, what))
-            elif how == "json":
-                value = getattr(obj, what.attname)
-                if value is None:
-                    out.append(None)
-                    continue
-                # Many rows share one value (a routing suggestion): serialised once per insert.
-                cached = self.json_cache.get(id(value))
-                if cached is None or cached[0] is not value:
-                    cached = self.json_cache[id(value)] = (value, json.dumps(
-                        value, cls=what.encoder, ensure_ascii=False))
-                out.append(cached[1])
-            else:
-                out.append(what.get_db_prep_save(what.pre_save(obj, True), connection))
-        return tuple(out)
-
-
-_columns_cache: dict = {}
-
-
-def _columns(model) -> _Columns:
-    if model not in _columns_cache:
-        _columns_cache[model] = _Columns(model)
-    return _columns_cache[model]
-
-
-def copy_insert(model, objs: list) -> None:
-    """Insert ``objs`` (pks set) with PostgreSQL ``COPY … FROM STDIN``."""
-    if not objs:
-        return
-    columns = _columns(model)
-    columns.json_cache = {}
-    try:
-        copy_rows(model, (columns.row(obj) for obj in objs))
-    finally:
-        columns.json_cache = {}
-
-
-def copy_rows(model, rows: Iterable) -> None:
-    """``COPY … FROM STDIN`` of rows in ``_columns(model)`` order."""
-    columns = _columns(model)
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns.names)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def build_rows(model, objs: list) -> list[list]:
-    """The COPY rows of unsaved ``objs``, built ahead of the insert (``insert_built``): the per-row
-    work of ``copy_insert`` — encryption, blind indexes, JSON, times — done by the worker."""
-    columns = _columns(model)
-    columns.json_cache = {}
-    try:
-        return [list(columns.row(obj)) for obj in objs]
-    finally:
-        columns.json_cache = {}
-
-
-def insert_built(model, rows: list[list], **values: list) -> list[int]:
-    """COPY rows built ahead (``build_rows``, PostgreSQL): their primary keys reserved here, and the
-    columns known only now (``values``: attname → one value per row) filled in. Returns the pks."""
-    columns = _columns(model)
-    ids = reserve_ids(model, len(rows))
-    for attname, column_values in [("id", ids), *values.items()]:
-        index = columns.names.index(model._meta.get_field(attname).column)
-        for row, value in zip(rows, column_values, strict=True):
-            row[index] = value
-    copy_rows(model, rows)
-    return ids
-
-
-def reserve_ids(model, count: int) -> list[int]:
-    """``count`` new primary keys from the table's sequence (PostgreSQL)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, count],
-        )
-        return [r[0] for r in cursor.fetchall()]
-
-
-def insert(model, objs: list) -> None:
-    """Bulk insert that leaves every object with its pk: COPY on PostgreSQL, ``bulk_create``
-    (with RETURNING) elsewhere."""
-    if not objs:
-        return
-    if connection.vendor == "postgresql":
-        for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
-            obj.pk = pk
-        copy_insert(model, objs)
-    else:
-        model.objects.bulk_create(objs, batch_size=500)
-
-
-def _all_built(items: list[Item], kind: str) -> bool:
-    return bool(items) and all(i.built.get(kind) is not None for i in items)
-
-
-def persist(items: list[Item]) -> None:
-    """Number the cases and insert them (from their rows built ahead, when the worker built them)."""
-    from civicgrid.cases.models import Case
-
-    number_cases(items)
-    if _all_built(items, "case"):
-        ids = insert_built(Case, [i.built["case"] for i in items], number=[i.case.number for i in items])
-        for item, pk in zip(items, ids, strict=True):
-            item.case.pk = pk
-    else:
-        insert(Case, [i.case for i in items])
-
-
-# --- stage 7: timeline -----------------------------------------------------------------------------
-
-
-def timeline(items: list[Item], now: datetime, ref: Reference | None = None) -> None:
-    """The REPORT event of every case (as ``report_case`` writes it), the external record of rows
-    that carry source details and the classifier's proposals; then what follows a report on its
-    own: merging a duplicate into its original (keeping the candidates with their decision, or for
-    the dispatcher), and auto-dispatch of a case the matrix answers clearly."""
-    from civicgrid.cases.models import CaseEvent
+def persist(items: list[Item], ref: Reference, *, deduplicate: bool = True, timings: dict | None = None) -> None:
+    """De-duplicate, number, merge and auto-dispatch, then write the cases and their timelines
+    (``reporting.store``, with COPY; the case rows the worker built ahead are used where the case
+    did not change since), and the external records of rows that carry source details."""
+    from civicgrid.cases.reporting import store
     from civicgrid.intake.models import ExternalRecord
 
-    insert(CaseEvent, [_report_event(i, now) for i in items])
-    insert(ExternalRecord, [
+    store(items, ref, copy=True, known_checked=True, deduplicate=deduplicate, timings=timings)
+    now = timezone.now()
+    rows.insert(ExternalRecord, [
         ExternalRecord(channel=i.case.channel, external_id=i.case.external_id, case_id=i.case.pk,
                        client=None, extra=i.report.extra, received_at=now)
         for i in items if i.report.extra
-    ])
-    _keep_predictions(items)
-    _merge_duplicates(items)
-    _auto_dispatch(items, ref)
-
-
-def _report_event(item: Item, now: datetime):
-    """The case's REPORT event (unsaved), as ``report_case`` writes it."""
-    from civicgrid.cases.models import CaseEvent
-    from civicgrid.cases.workflow import Action
-
-    return make(CaseEvent, case_id=item.case.pk, actor_id=None, action=Action.REPORT, from_state="",
-                to_state=item.case.state, note="", at=now,
-                data={"channel": item.case.channel, "external_id": item.case.external_id})
-
-
-def _keep_predictions(items: list[Item]) -> None:
-    """The classifier's proposals, kept for the dispatcher as for a single report."""
-    from civicgrid.triage.models import CasePrediction
-
-    insert(CasePrediction, [
-        CasePrediction(case_id=i.case.pk, version=i.prediction[0], top=i.prediction[1], threshold=i.prediction[2],
-                       applied=i.prediction[3])
-        for i in items if i.prediction is not None
-    ])
-
-
-def _merge_duplicates(items: list[Item]) -> None:
-    """One incident, one case: a row whose best candidate reaches the auto-merge score is merged
-    into it (an earlier row of the batch counts as its case, or the case that one was merged
-    into); the candidates are kept with their decision, as for a single report."""
-    from civicgrid.cases.actions import merge_case
-    from civicgrid.cases.workflow import State
-    from civicgrid.dedup.actions import _note
-    from civicgrid.dedup.models import Decision, DuplicateCandidate
-    from civicgrid.dedup.services import auto_merge_score
-
-    auto = auto_merge_score()
-    rows = []
-    for item in items:
-        if not item.candidates:
-            continue
-        found = []
-        for c in item.candidates:
-            if c.case_id is None:  # an earlier row of this batch: its case, or where it went
-                other = items[c.batch_index].case
-                target_pk = other.parent_id if other.state == State.MERGED else other.pk
-                c = type(c)(target_pk, other.number if target_pk == other.pk else "", c.score, c.reasons, None)
-            if c.case_id != item.case.pk and all(c.case_id != f.case_id for f in found):
-                found.append(c)
-        if not found:
-            continue
-        top, merged = found[0], False
-        if top.score >= auto:
-            if not top.number:
-                top.number = type(item.case).objects.filter(pk=top.case_id).values_list("number", flat=True).get()
-            item.case = merge_case(item.case, top.case_id, None, _note(top))
-            item.merged = merged = True
-        rows += [DuplicateCandidate(
-            case_id=item.case.pk, candidate_id=c.case_id, score=round(c.score, 4), reasons=c.reasons,
-            decision=(Decision.MERGED if merged and c is top else Decision.KEPT_APART if merged else Decision.PENDING),
-            decided_at=timezone.now() if merged else None,
-        ) for c in found]
-    DuplicateCandidate.objects.bulk_create(rows)
-
-
-def _auto_dispatch(items: list[Item], ref: Reference | None) -> None:
-    """智能派单 exactly as ``report_case`` does it, case by case (only cases the matrix answers
-    clearly and whose category is marked for it)."""
-    from civicgrid.cases.actions import _file
-
-    for item in items:
-        suggestion = item.case.routing_suggestion
-        if not item.merged and suggestion and suggestion.get("auto"):
-            # Inserted by this batch's transaction, which holds it.
-            item.case = _file(item.case, None, None, None, str(_("Filed automatically for auto-dispatch.")), auto=True,
-                              new=True, ref=ref)
+    ], copy=True)
 
 
 # --- one batch ----------------------------------------------------------------------------------------
@@ -605,7 +253,7 @@ class _Timer:
 def prepare(fmt: str, rows: list[tuple[int, dict]], ref: Reference, now: datetime,
             stages: Iterable[str] = STAGES, timings: dict | None = None) -> tuple[list[Item], list[RowProblem]]:
     """The stages that only read (reference data, the locator, the classifier) — validate, locate,
-    classify, build, route — so they may run in another process while the previous batch is
+    build, classify, route — so they may run in another process while the previous batch is
     stored. Returns every row that validated as an item (one that could not be placed carries its
     problems and no case: whether they are reported depends on the rows already imported, which
     ``store`` checks) and the problems of the rows that did not validate."""
@@ -618,11 +266,11 @@ def prepare(fmt: str, rows: list[tuple[int, dict]], ref: Reference, now: datetim
         for problem in misplaced:
             by_row[problem.row].problems.append(problem)
         timer.lap("locate")
-        if "classify" in stages:
-            classify(placed, ref)
-            timer.lap("classify")
         build_cases(placed, ref, now)
         timer.lap("build (centre, deadline)")
+        if "classify" in stages:
+            classify(placed, ref, now)
+            timer.lap("classify")
         route(placed, ref)
         timer.lap("route")
     return items, problems
@@ -634,7 +282,6 @@ def store(items: list[Item], result: BatchResult, *, seen: dict | None, ref: Ref
     leave out rows already imported, report the rows that could not be placed, look for
     duplicates, number and insert the cases, write their timelines."""
     timer = _Timer(timings)
-    now = timezone.now()
     with transaction.atomic():
         items, result.skipped, problems = drop_known(items, seen)
         result.problems += problems
@@ -642,13 +289,8 @@ def store(items: list[Item], result: BatchResult, *, seen: dict | None, ref: Ref
             result.problems += item.problems
         items = [item for item in items if not item.problems]
         timer.lap("skip known")
-        if "deduplicate" in stages:
-            deduplicate(items)
-            timer.lap("deduplicate")
-        persist(items)
-        timer.lap("persist")
-        timeline(items, now, ref)
-        timer.lap("timeline")
+        persist(items, ref, deduplicate="deduplicate" in stages, timings=timings)
+        timer.last = time.perf_counter()
         result.imported = len(items)
         result.cases = [i.case for i in items]
         if dry_run:
@@ -725,26 +367,26 @@ def _prepare_in_worker(fmt: str, rows: list, stages: tuple) -> tuple[list, list,
     packed = [(
         i.row, i.report.channel, i.report.external_id, i.report.extra, i.problems,
         None if i.case is None else tuple(getattr(i.case, n) for n in names), i.built, i.prediction,
-        i.classified_category,
     ) for i in items]
     return packed, problems, timings
 
 
 def _unpack(packed: list, ref: Reference) -> list[Item]:
-    """Items with their cases (unsaved model instances, as ``build_cases`` leaves them) from what
-    the worker sent."""
+    """Items with their cases (unsaved, as ``build_cases`` leaves them) from what the worker sent."""
     from django.db.models.base import ModelState
 
+    from civicgrid.cases.actions import MadeByReport
     from civicgrid.cases.models import Case
 
     names = _case_attnames()
     items = []
-    for row, channel, external_id, extra, problems, values, built, prediction, classified in packed:
+    for row, channel, external_id, extra, problems, values, built, prediction in packed:
         case = None
         if values is not None:
             case = Case.__new__(Case)
             case._state = ModelState()
             case.__dict__.update(zip(names, values, strict=True))
+            case.made_by_report = MadeByReport(pending=True)
             if case.category_id is not None:
                 case._state.fields_cache["category"] = ref.category(case.category_id)
                 ref.stage_limits(case)
@@ -752,8 +394,8 @@ def _unpack(packed: list, ref: Reference) -> list[Item]:
         else:
             title = ""
         report = NormalizedReport(channel=channel, title=title, external_id=external_id, extra=extra)
-        items.append(Item(row, report, case=case, prediction=prediction, classified_category=classified,
-                          problems=problems, built=built))
+        items.append(Item(row=row, report=report, case=case, prediction=prediction, problems=problems,
+                          built=built, ref=ref))
     return items
 
 

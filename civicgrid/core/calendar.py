@@ -61,6 +61,7 @@ process's tables (at once and again on commit); other processes notice the new r
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -300,7 +301,7 @@ def _build_table(year: int) -> _YearTable:
 
 
 def _table(year: int) -> _YearTable:
-    _recheck()
+    # The public functions recheck once each (``_rechecked``): a computation walks many tables.
     table = _Cache.tables.get(year)
     if table is None:
         _check_year(year)
@@ -431,6 +432,19 @@ def _microseconds(value: Decimal) -> int:
 # --- public API ---------------------------------------------------------------------------------
 
 
+def _rechecked(function):
+    """Recheck the calendar revision once when ``function`` is called (see ``_recheck``)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        _recheck()
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+
+@_rechecked
 def is_working_day(day: date) -> bool:
     """Whether offices work on ``day`` (an aware datetime counts at its local date)."""
     if isinstance(day, datetime):
@@ -440,18 +454,21 @@ def is_working_day(day: date) -> bool:
     return _is_working_ordinal(ordinal)
 
 
+@_rechecked
 def is_office_hours(moment: datetime) -> bool:
     """Whether ``moment`` falls inside the office hours of a working day."""
     ordinal, clock = _split(moment)
     return _normalise(ordinal, clock, office_hours())[:2] == (ordinal, clock)
 
 
+@_rechecked
 def next_working_moment(moment: datetime) -> datetime:
     """``moment`` when it is in office hours, otherwise the next opening."""
     ordinal, clock, _index = _normalise(*_split(moment), office_hours())
     return _join(ordinal, clock)
 
 
+@_rechecked
 def add_working_time(start: datetime, amount: int | Decimal, unit: str = HOURS) -> datetime:
     """``start`` plus ``amount`` working hours or working days (see the module docstring)."""
     if unit not in UNITS:
@@ -471,6 +488,7 @@ def add_working_time(start: datetime, amount: int | Decimal, unit: str = HOURS) 
     return _join(ordinal, clock)
 
 
+@_rechecked
 def working_time_between(start: datetime, end: datetime) -> timedelta:
     """Office time inside ``[start, end)``; negative when ``end`` is before ``start``."""
     if end < start:
@@ -493,6 +511,7 @@ def working_hours_between(start: datetime, end: datetime) -> Decimal:
     return (Decimal(microseconds) / _US_PER_HOUR).quantize(Decimal("0.000001"))
 
 
+@_rechecked
 def working_days_between(start: date, end: date) -> int:
     """Working days in ``[start, end)``; negative when ``end`` is before ``start``."""
     if end < start:
@@ -500,6 +519,7 @@ def working_days_between(start: date, end: date) -> int:
     return _count_working_days(start.toordinal(), end.toordinal())
 
 
+@_rechecked
 def is_year_confirmed(year: int) -> bool:
     """Whether the official schedule of ``year`` is known (chinesecalendar or confirmed)."""
     return _table(year).confirmed
@@ -516,6 +536,7 @@ class YearSchedule:
     working_days: int
 
 
+@_rechecked
 def year_schedule(year: int) -> YearSchedule:
     """The holidays, make-up working days and status of one year, as the calendar computes them."""
     table = _table(year)

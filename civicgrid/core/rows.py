@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from django.db import connection, models
 from django.db.models.base import ModelState
+from django.utils import timezone
 
 from civicgrid.core import sql
 
@@ -93,13 +94,21 @@ class Columns:
         self.names = [f.column for f in self.fields]
         self.pk_index = self.fields.index(model._meta.pk)
         self.json_cache: dict = {}
+        from civicgrid.core.fields import BlindIndexField, EncryptedFieldMixin
+
         self.plan = []
         for f in self.fields:
             plain = type(f) in _PLAIN_FIELDS
-            needs_pre_save = not plain or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+            auto_time = isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add)
             if isinstance(f, models.JSONField):
                 self.plan.append((f, "json"))
-            elif plain and not needs_pre_save:
+            elif auto_time:
+                self.plan.append((f.attname, "now"))  # what DateTimeField.pre_save does, one clock per row
+            elif isinstance(f, EncryptedFieldMixin):
+                self.plan.append((f, "encrypt"))
+            elif type(f) is BlindIndexField:
+                self.plan.append((f, "pre_save"))  # computes the index from its source and keeps it
+            elif plain:
                 self.plan.append((f.attname, "attr"))
             else:
                 self.plan.append((f, "field"))
@@ -107,9 +116,19 @@ class Columns:
 
     def copy_row(self, obj) -> tuple:
         out = []
+        now = None
         for what, how in self.plan:
             if how == "attr":
                 out.append(getattr(obj, what))
+            elif how == "now":
+                if now is None:
+                    now = timezone.now()
+                setattr(obj, what, now)
+                out.append(now)
+            elif how == "encrypt":
+                out.append(what.get_prep_value(getattr(obj, what.attname)))
+            elif how == "pre_save":
+                out.append(what.pre_save(obj, True))
             elif how == "json":
                 value = getattr(obj, what.attname)
                 if value is None:

@@ -9,9 +9,11 @@ accepted is the same.
 
 import copy
 
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
 
@@ -47,7 +49,8 @@ class RenderSerializer(serializers.ModelSerializer):
         if plan is None:
             prototype = cls(context={})
             plan = [
-                (f.field_name, f, f.method_name if isinstance(f, serializers.SerializerMethodField) else None)
+                (f.field_name, f, f.method_name if isinstance(f, serializers.SerializerMethodField) else None,
+                 *_direct(f))
                 for f in prototype._readable_fields
             ]
             cls._plan = plan  # read-only from here on; a race only builds it twice
@@ -66,10 +69,16 @@ class RenderSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         # DRF's Serializer.to_representation over the prepared fields.
         out = {}
-        for name, field, method in self._render_plan():
+        for name, field, method, attr, convert in self._render_plan():
             if method is not None:
                 out[name] = getattr(self, method)(instance)
                 continue
+            if attr is not None:
+                # A plain attribute rendered as its field renders it (see ``_direct``).
+                value = getattr(instance, attr)
+                if not callable(value):
+                    out[name] = None if value is None else convert(value)
+                    continue
             try:
                 attribute = field.get_attribute(instance)
             except SkipField:
@@ -95,3 +104,52 @@ class InputSerializer(serializers.Serializer):
                 bound[name] = field
             cls._bound_fields = bound  # a race only binds them twice
         return bound
+
+
+def _iso_datetime(value):
+    """``DateTimeField.to_representation`` with its defaults (ISO 8601, the current time zone)."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    if timezone.is_naive(value):
+        return None  # not reached with USE_TZ: the caller falls back to the field
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_SAME = {serializers.CharField: str, serializers.IntegerField: int, serializers.FloatField: float}
+
+
+def _direct(field) -> tuple:
+    """(attribute, converter) when ``field`` renders a plain attribute of the object as one of a
+    few DRF field types does it (the attribute read directly, the value converted as that type's
+    ``to_representation`` converts it), else (None, None): the field renders itself."""
+    from django.conf import settings
+
+    attrs = getattr(field, "source_attrs", None)
+    if field.source == "*" or not attrs or len(attrs) != 1:
+        return None, None
+    kind = type(field)
+    if kind in _SAME and getattr(field, "coerce_to_string", False) is False:
+        return attrs[0], _SAME[kind]
+    if kind in (ChoiceLabelField, serializers.ChoiceField) or isinstance(field, RenderSerializer):
+        return attrs[0], field.to_representation
+    if kind is serializers.JSONField and not field.binary:
+        return attrs[0], _identity
+    if (kind is serializers.DateTimeField and settings.USE_TZ and not hasattr(field, "timezone")
+            and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601):
+        return attrs[0], _datetime_or_field(field)
+    return None, None
+
+
+def _identity(value):
+    return value
+
+
+def _datetime_or_field(field):
+    def convert(value):
+        text = _iso_datetime(value)
+        return field.to_representation(value) if text is None and value else text
+
+    return convert

@@ -29,6 +29,7 @@ def _fresh_process_state():
     from civicgrid.cases import group_commit, reference
     from civicgrid.core.calendar import clear_cache
     from civicgrid.org import authentication
+    from civicgrid.regions import generation
 
     clear_cache()
     reference.forget()
@@ -43,3 +44,16 @@ def _fresh_process_state():
     # A test that reported from several threads started the group committer: its connection
     # must not outlive the test database.
     group_commit.stop()
+    generation.stop_listener()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_listener_before_the_test_database_goes(django_db_setup):
+    """The generation listener (PostgreSQL) holds a connection; a live server's request after a
+    test's end may have started it again: stopped before the test database is dropped."""
+    yield
+    from civicgrid.cases import group_commit
+    from civicgrid.regions import generation
+
+    group_commit.stop()
+    generation.stop_listener()

@@ -263,6 +263,9 @@ CIVICGRID_CLASSIFIER_MAX_PER_CATEGORY = int(os.environ.get("CIVICGRID_CLASSIFIER
 CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW = int(os.environ.get("CIVICGRID_CLASSIFIER_RETRAIN_MIN_NEW", 50))
 # Classify reports without a category at intake (off in the test suite unless a test turns it on).
 CIVICGRID_CLASSIFY_AT_INTAKE = env_bool("CIVICGRID_CLASSIFY_AT_INTAKE", not env_bool("CIVICGRID_TESTING"))
+# PostgreSQL: each process learns of changed generation tokens by LISTEN/NOTIFY instead of
+# reading them on every request (civicgrid.regions.generation).
+CIVICGRID_GENERATION_LISTENER = env_bool("CIVICGRID_GENERATION_LISTENER", True)
 # Web processes load the intake's in-memory data before serving (civicgrid.warmup).
 CIVICGRID_WARM_UP = env_bool("CIVICGRID_WARM_UP", True)
 # Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment

@@ -2,7 +2,8 @@
 
 The intake keeps large read-mostly data in memory — the locator's index of every grid, the
 reference data (categories, SLA rules, centres, departments, the matrix), the dispatch classifier
-and its tokenizer's dictionary, the working-day tables. Left to the first requests, each process
+and its tokenizer's dictionary, the working-day tables — and, on PostgreSQL, listens for changes
+to what they were built from (``civicgrid.regions.generation``). Left to the first requests, each process
 would load them while callers wait. Loaded here, at start-up, they are then marked permanent for
 the garbage collector (``gc.freeze``): its full collections, every few hundred requests, walked
 these hundreds of thousands of long-lived objects each time (about 120 ms in a web worker of the
@@ -31,10 +32,13 @@ def warm_up() -> None:
 
     from civicgrid.cases import reference
     from civicgrid.core import calendar
+    from civicgrid.regions import generation
     from civicgrid.regions.locator import current_index
     from civicgrid.triage import engine, services
 
     try:
+        if connection.vendor == "postgresql":
+            generation.wait_listening()
         with reference.pinned():
             index = current_index()
             ref = reference.current()

@@ -1,19 +1,36 @@
-"""The region generation: a token that changes with every change to regions or their geometry.
+"""Generations: tokens that change with every change to what a per-process cache was built from.
 
-Actions call ``bump()`` inside their transaction; in-memory indexes call ``current_token()`` once
-per call and rebuild when it differs from the token they were built from (see ``RegionGeneration``).
+The regions' own generation (``KEY``) changes with every change to regions or their geometry:
+actions call ``bump()`` inside their transaction. Other generations (the intake reference, token
+users) are replaced by database triggers. In-memory indexes call ``current_token()`` and rebuild
+when it differs from the token they were built from (see ``RegionGeneration``).
+
+Reading the tokens costs one primary-key read, which a busy web process would pay on every
+request. On PostgreSQL a per-process listener (``listener()``) keeps the committed tokens instead:
+a trigger on the generations table notifies every new token when its transaction commits
+(``LISTEN``/``NOTIFY``, delivered in commit order). Outside a transaction ``current_token``
+answers from the listener without a query; inside one (which may hold a change of its own not yet
+committed) it reads the table, as it does whenever the listener is off, starting, or has lost its
+connection.
 """
 
+import logging
+import os
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 
-from django.db import connections, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
 from civicgrid.regions.models import RegionGeneration
 
+logger = logging.getLogger(__name__)
+
 KEY = "regions"
+CHANNEL = "civicgrid_generation"
 
 
 _pins = threading.local()
@@ -25,7 +42,16 @@ def current_token(key: str = KEY) -> str:
     tokens = getattr(_pins, "tokens", None)
     if tokens is not None and key in tokens:
         return tokens[key]
-    return _read([key]).get(key, "")
+    return _tokens([key])[key]
+
+
+def _tokens(keys: list[str]) -> dict[str, str]:
+    """The tokens of ``keys``: from the listener when it may answer, else read."""
+    known = _listened(keys)
+    if known is not None:
+        return known
+    found = _read(keys)
+    return {key: found.get(key, "") for key in keys}
 
 
 def _read(keys: list[str]) -> dict[str, str]:
@@ -51,8 +77,7 @@ def pinned(*keys: str):
     if getattr(_pins, "tokens", None) is not None:  # an outer block pinned them already
         yield
         return
-    found = _read(list(keys))
-    _pins.tokens = {key: found.get(key, "") for key in keys}
+    _pins.tokens = _tokens(list(keys))
     try:
         yield
     finally:
@@ -158,3 +183,114 @@ def expected_triggers(tables: list[str], prefix: str, using: str = "default") ->
     if connections[using].vendor == "postgresql":
         return {_trigger_name(prefix, t) for t in tables}
     return {_trigger_name(prefix, t, e) for t in tables for e in ("insert", "update", "delete")}
+
+
+# --- the listener (PostgreSQL) -------------------------------------------------------------------
+
+
+def install_notify_trigger(using: str = "default") -> None:
+    """On PostgreSQL, a trigger on the generations table that notifies ``CHANNEL`` with
+    ``key:token`` of every row written (delivered when the writing transaction commits)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(RegionGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION civicgrid_notify_generation() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN PERFORM pg_notify('{CHANNEL}', NEW.key || ':' || NEW.token); RETURN NULL; END $$")
+        cursor.execute(
+            f"CREATE OR REPLACE TRIGGER civicgrid_notify_generation AFTER INSERT OR UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION civicgrid_notify_generation()")
+
+
+class _Listener:
+    """A thread with its own connection that LISTENs for new generation tokens and keeps them.
+    ``tokens`` is None while it cannot vouch for them (starting, reconnecting, stopped)."""
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, alias: str):
+        self.pid = os.getpid()
+        self.params = connections[alias].get_connection_params()
+        self.table = connections[alias].ops.quote_name(RegionGeneration._meta.db_table)
+        self.tokens: dict[str, str] | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="civicgrid-generation-listener", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(**self.params, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # Listening first, then reading: no change falls between the two.
+                    self.tokens = dict(conn.execute(f"SELECT key, token FROM {self.table}").fetchall())
+                    while not self.stopping.is_set():
+                        # The new token comes with the notice: nothing is read on the connection
+                        # while its notices are consumed.
+                        for note in conn.notifies(timeout=1.0):
+                            key, _sep, token = note.payload.partition(":")
+                            self.tokens = {**self.tokens, key: token}
+            except Exception:
+                if not self.stopping.is_set():
+                    logger.warning("generation listener lost its connection; reading tokens meanwhile", exc_info=True)
+            self.tokens = None
+            self.stopping.wait(self.RETRY_SECONDS)
+
+    def stop(self) -> None:
+        self.tokens = None
+        self.stopping.set()
+        self.thread.join(5)
+
+
+_listener_lock = threading.Lock()
+_listener: _Listener | None = None
+
+
+def _listened(keys: list[str]) -> dict[str, str] | None:
+    """The tokens of ``keys`` from this process's listener, or None when it may not answer: not
+    on PostgreSQL, turned off (``CIVICGRID_GENERATION_LISTENER``), inside a transaction (which may
+    hold an uncommitted change), or not (yet) listening."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    if not getattr(settings, "CIVICGRID_GENERATION_LISTENER", True):
+        return None
+    held = listener()
+    tokens = held.tokens
+    if tokens is None:
+        return None
+    return {key: tokens.get(key, "") for key in keys}
+
+
+def listener() -> _Listener:
+    """This process's listener, started on first use (and again in a forked child)."""
+    global _listener
+    held = _listener
+    if held is not None and held.pid == os.getpid() and held.thread.is_alive():
+        return held
+    with _listener_lock:
+        if _listener is None or _listener.pid != os.getpid() or not _listener.thread.is_alive():
+            _listener = _Listener(DEFAULT_DB_ALIAS)
+        return _listener
+
+
+def wait_listening(timeout: float = 5.0) -> bool:
+    """Start the listener and wait until it answers (warm-up, tests); whether it does."""
+    held = listener()
+    deadline = time.monotonic() + timeout
+    while held.tokens is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return held.tokens is not None
+
+
+def stop_listener() -> None:
+    """Stop this process's listener (tests; it starts again on demand)."""
+    global _listener
+    with _listener_lock:
+        held, _listener = _listener, None
+    if held is not None and held.pid == os.getpid():
+        held.stop()

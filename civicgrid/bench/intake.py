@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-REQUESTS = 3000
-WARMUP = 200
+REQUESTS = 7000
+WARMUP = 1500
+# With wrk: seconds of warm-up and of measured load (the reports are the pool it posts from, each
+# once, then again under new external ids).
+WARMUP_SECONDS = 3.0
+MEASURE_SECONDS = float(os.environ.get("CIVICGRID_BENCH_INTAKE_SECONDS", 12))
 CONCURRENCY = 16
 TIME_LIMIT = 240.0  # seconds for the measured requests; the run stops early past it
 REQUEST_TIMEOUT = 30.0
@@ -257,10 +262,105 @@ def _post_all(port: int, token: str, reports: list[dict], time_limit: float) -> 
     for t in threads:
         t.join(time_limit + REQUEST_TIMEOUT + 5)
     wall = time.perf_counter() - started
-    done = ~np.isnan(latencies)
+    done = latencies[~np.isnan(latencies) & (statuses == 201)]
     return {
-        "wall": wall, "latencies": latencies[done & (statuses == 201)], "statuses": statuses,
-        "attempted": int(np.count_nonzero(statuses)), "failures": failures,
+        "wall": wall, "ok": int(np.count_nonzero(statuses == 201)), "attempted": int(np.count_nonzero(statuses)),
+        "p50": float(np.percentile(done, 50)) if len(done) else float("nan"),
+        "p99": float(np.percentile(done, 99)) if len(done) else float("nan"),
+        "max": float(done.max()) if len(done) else float("nan"), "failures": failures,
+        "client": f"Python http.client ({CONCURRENCY} threads)",
+    }
+
+
+# --- the load from wrk ---------------------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+-- Each wrk thread posts its own share of the reports (a report i belongs to thread i mod n), each
+-- once; after the last it starts its share again with new external ids and keys (a new case each).
+local reports = dofile(os.getenv("CIVICGRID_WRK_REPORTS"))
+local token = os.getenv("CIVICGRID_WRK_TOKEN")
+local threads, counter = {}, 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  mine, next_index, round, ok = {}, 1, 0, 0
+  local n = tonumber(os.getenv("CIVICGRID_WRK_THREADS"))
+  for i = 1, #reports do
+    if (i - 1) % n == id then table.insert(mine, reports[i]) end
+  end
+end
+function request()
+  if next_index > #mine then next_index, round = 1, round + 1 end
+  local r = mine[next_index]
+  next_index = next_index + 1
+  local suffix = round > 0 and ("-r" .. round) or ""
+  local body = r.body:gsub('"external_id": "([^"]+)"', '"external_id": "%1' .. suffix .. '"')
+  return wrk.format("POST", "/api/v1/cases/", {
+    ["Content-Type"] = "application/json", ["Accept"] = "application/json",
+    ["Authorization"] = "Token " .. token, ["Idempotency-Key"] = r.key .. suffix,
+  }, body)
+end
+function response(status, headers, body)
+  if status == 201 then ok = ok + 1 end
+end
+function done(summary, latency, requests)
+  local created, rounds = 0, 0
+  for _, thread in ipairs(threads) do
+    created = created + thread:get("ok")
+    rounds = math.max(rounds, thread:get("round"))
+  end
+  io.write(string.format('{"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, ' ..
+    '"created": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, "again": %d}\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    created, latency:percentile(50), latency:percentile(99), latency.max, rounds))
+end
+"""
+
+
+def _lua_reports(reports: list[dict], path: str) -> None:
+    """The reports as a Lua table of {body, key} (long brackets: JSON needs no escaping)."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("return {\n")
+        for r in reports:
+            body = json.dumps(r, ensure_ascii=False)
+            if "]==]" in body:
+                raise ValueError("a report body contains the Lua closing bracket")
+            out.write(f'{{body=[==[{body}]==], key="{r["external_id"]}-{uuid.uuid4()}"}},\n')
+        out.write("}\n")
+
+
+def _post_wrk(port: int, token: str, reports: list[dict], seconds: float, workdir: str) -> dict:
+    """Load from ``wrk`` (C): ``CONCURRENCY`` keep-alive connections on 2 threads for ``seconds``,
+    each request a new report. Returns what the Python client returns, from wrk's own counts and
+    latency histogram."""
+    data, script = os.path.join(workdir, "reports.lua"), os.path.join(workdir, "post.lua")
+    _lua_reports(reports, data)
+    with open(script, "w", encoding="utf-8") as out:
+        out.write(WRK_SCRIPT)
+    env = {**os.environ, "CIVICGRID_WRK_REPORTS": data, "CIVICGRID_WRK_TOKEN": token, "CIVICGRID_WRK_THREADS": "2"}
+    done = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONCURRENCY), "-d", f"{seconds:.0f}s", "--timeout", f"{REQUEST_TIMEOUT:.0f}s",
+         "-s", script, f"http://127.0.0.1:{port}/"],
+        env=env, capture_output=True, text=True, timeout=seconds + REQUEST_TIMEOUT + 30, check=False,
+    )
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("{")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    got = json.loads(line)
+    failures = []
+    if got["non_2xx"] or got["socket_errors"]:
+        failures.append(f"wrk: {got['non_2xx']} answers not 2xx, {got['socket_errors']} socket errors")
+    if got["again"]:
+        print(f"  (the pool of {len(reports):,} reports ran out: posted again under new ids, as duplicates "
+              "of the first ones; give more with CIVICGRID_BENCH_INTAKE_REQUESTS)")
+    return {
+        "wall": got["duration_us"] / 1e6, "ok": got["created"], "attempted": got["requests"],
+        "p50": got["p50_us"] / 1e6, "p99": got["p99_us"] / 1e6, "max": got["max_us"] / 1e6,
+        "failures": failures, "client": "wrk (2 threads)",
     }
 
 
@@ -290,6 +390,14 @@ def _children(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
     return found
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the wrk load generator)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _Sampler:
@@ -341,7 +449,7 @@ class _Sampler:
         self.server_cpu = _cpu_seconds(self.server_pids)
         self.pg_cpu = _cpu_seconds(self.pg_pids)
         self.pg_last = dict(self.pg_cpu)
-        self.client_cpu = time.process_time()
+        self.client_cpu = time.process_time() + _children_cpu()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
         return self
@@ -349,7 +457,7 @@ class _Sampler:
     def __exit__(self, *exc):
         import psycopg
 
-        self.client_cpu = time.process_time() - self.client_cpu
+        self.client_cpu = time.process_time() + _children_cpu() - self.client_cpu
         with psycopg.connect(self.url, autocommit=True) as conn:
             pg_pids = self._backends(conn)
         server_after = _cpu_seconds(self.server_pids)
@@ -506,8 +614,13 @@ def _server_config() -> tuple[int, int]:
     return SERVER_CONFIGS[0]
 
 
-def _percentile_ms(values, q) -> float:
-    return float(np.percentile(values, q) * 1000) if len(values) else float("nan")
+def _client() -> str:
+    """``wrk`` when installed (a C load generator takes little of the 2 cores the server needs),
+    else the Python client; ``CIVICGRID_BENCH_INTAKE_CLIENT=python|wrk`` chooses."""
+    chosen = os.environ.get("CIVICGRID_BENCH_INTAKE_CLIENT", "")
+    if chosen in ("python", "wrk"):
+        return chosen
+    return "wrk" if shutil.which("wrk") else "python"
 
 
 def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
@@ -515,7 +628,7 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
     from django.db.models import Count, Q
     from rest_framework.authtoken.models import Token
 
-    from civicgrid.bench import vacuum
+    from civicgrid.bench import machine_speed_ms, vacuum
     from civicgrid.cases.models import Case, CaseNumberCounter
     from civicgrid.cases.workflow import State
     from civicgrid.org.models import User
@@ -533,6 +646,7 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
         print(f"skipped: the demo login {DISPATCHER} is missing (load_demo)")
         return {}
     workers, threads = _server_config()
+    workdir = tempfile.mkdtemp(prefix="civicgrid-bench-intake-")
     requests = requests or int(os.environ.get("CIVICGRID_BENCH_INTAKE_REQUESTS", REQUESTS))
     rng = random.Random(20261124)
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
@@ -547,13 +661,21 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
         marked, routed = _mark_auto_dispatch(AUTO_CATEGORIES, rng)
         reports = _reports(warmup + requests, prefix, marked, routed, rng)
         process, port = _start_server(workers, threads, log.name)
-        warm = _post_all(port, token.key, reports[:warmup], TIME_LIMIT)
+        use_wrk = _client() == "wrk"
+        if use_wrk:
+            warm = _post_wrk(port, token.key, reports[:warmup], WARMUP_SECONDS, workdir)
+        else:
+            warm = _post_all(port, token.key, reports[:warmup], TIME_LIMIT)
         vacuum(TOUCHED_TABLES)
+        speed_before = machine_speed_ms()
         with _Sampler(url, process.pid) as sampler:
-            measured = _post_all(port, token.key, reports[warmup:], TIME_LIMIT)
+            if use_wrk:
+                measured = _post_wrk(port, token.key, reports[warmup:], MEASURE_SECONDS, workdir)
+            else:
+                measured = _post_all(port, token.key, reports[warmup:], TIME_LIMIT)
+        speed_after = machine_speed_ms()
         _stop_server(process)
-        ok = int(np.count_nonzero(measured["statuses"] == 201))
-        warm_ok = int(np.count_nonzero(warm["statuses"] == 201))
+        ok, warm_ok = measured["ok"], warm["ok"]
         ours = Case.objects.filter(external_id__startswith=prefix)
         made = ours.count()
         without_event = ours.annotate(n=Count("events")).filter(n=0).count()
@@ -569,16 +691,17 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
             _unmark_auto_dispatch(marked)
         deleted = _cleanup(prefix, counters_before, token_created)
         vacuum(TOUCHED_TABLES)
+        shutil.rmtree(workdir, ignore_errors=True)
 
-    lat = measured["latencies"]
     rate = ok / measured["wall"] if measured["wall"] else 0.0
     figures = {
-        "requests": requests, "warmup": warmup, "concurrency": CONCURRENCY,
+        "requests": measured["attempted"], "warmup": warm["attempted"], "concurrency": CONCURRENCY,
+        "client": measured["client"], "machine_before_ms": speed_before, "machine_after_ms": speed_after,
         "server": f"gunicorn gthread {workers} workers x {threads} threads, DEBUG off",
         "succeeded": ok, "failed": len(measured["failures"]), "warmup_failed": len(warm["failures"]),
         "wall_s": round(measured["wall"], 2), "cases_per_s": round(rate, 1),
-        "p50_ms": round(_percentile_ms(lat, 50), 1), "p99_ms": round(_percentile_ms(lat, 99), 1),
-        "max_ms": round(float(lat.max() * 1000), 1) if len(lat) else float("nan"),
+        "p50_ms": round(measured["p50"] * 1000, 1), "p99_ms": round(measured["p99"] * 1000, 1),
+        "max_ms": round(measured["max"] * 1000, 1),
         "cases_made": made, "cases_expected": ok + warm_ok, "cases_without_event": without_event,
         "report_events": report_events, "with_category": with_category, "routed": routed_n,
         "auto_dispatched": auto,
@@ -603,12 +726,16 @@ def run(requests: int | None = None, warmup: int = WARMUP) -> dict:
 
 def _print(f: dict, failures: list[str], raw_errors: list[str], log_path: str) -> None:
     met = {True: "met", False: "NOT met"}
-    print(f"requests: {f['requests']:,} (after {f['warmup']} warm-up), concurrency {f['concurrency']} "
-          f"keep-alive clients, loopback")
+    print(f"requests: {f['requests']:,} (after {f['warmup']:,} warm-up), concurrency {f['concurrency']} "
+          f"keep-alive connections, loopback; load from {f['client']}")
     print(f"server: {f['server']}")
+    print(f"machine: the reference loop (civicgrid.bench.machine_speed_ms) took {f['machine_before_ms']:.0f} ms "
+          f"before and {f['machine_after_ms']:.0f} ms after the measured requests (lower is faster; the same code "
+          "runs up to a third slower when this shared machine is slow)")
     print(f"API POST /api/v1/cases/: {f['cases_per_s']:,.1f} cases/s over {f['wall_s']} s; "
           f"p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms; errors {f['failed']}")
-    print(f"  checked: {f['cases_made']} cases made for {f['cases_expected']} answers 201 (warm-up included); "
+    print(f"  checked: {f['cases_made']} cases made for {f['cases_expected']} answers 201 (warm-up included; "
+          "wrk may stop before reading the last answers); "
           f"{f['cases_without_event']} without a timeline event; {f['report_events']} report events")
     print(f"  mix: {f['with_category']} with a category, {f['routed']} routed, {f['auto_dispatched']} auto-dispatched")
     print(f"  CPU per case: server {f['server_cpu_ms_per_case']} ms, PostgreSQL backends "

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := civicgrid/web/static/vendor
 
-.PHONY: demo test bench install assets messages services lint test-sqlite test-postgres migrate system-packages browser clean
+.PHONY: demo test bench install assets messages services lint test-sqlite test-postgres migrate system-packages browser bench-tools clean
 
 # --- set-up steps (each one is idempotent and cheap when nothing changed) --------------------
 system-packages:
@@ -19,6 +19,11 @@ system-packages:
 browser: system-packages
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk; }
+
+# The intake benchmark loads the server with wrk (a C load generator: the client must not be the
+# bottleneck); without it the benchmark falls back to its Python client and says so.
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,7 +75,7 @@ test-postgres: install assets browser services
 
 test: lint test-sqlite test-postgres
 
-bench: install assets services
+bench: install assets services bench-tools
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m civicgrid.bench
 
 clean:

@@ -97,7 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with the message storage made only for requests that use it (pages, not the API).
+    "civicgrid.core.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -178,6 +179,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "civicgrid.core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "civicgrid.core.rendering.AnswerJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "civicgrid.core.rendering.ContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "civicgrid API",
@@ -271,6 +277,10 @@ CIVICGRID_WARM_UP = env_bool("CIVICGRID_WARM_UP", True)
 # Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment
 # are stored in one transaction. Off: each report is stored on its own.
 CIVICGRID_INTAKE_GROUP_COMMIT = env_bool("CIVICGRID_INTAKE_GROUP_COMMIT", True)
+# PostgreSQL: hot statements are server-side prepared (civicgrid.core.sql). Turn off behind a
+# connection pooler in transaction mode (PgBouncer), where a prepared statement may be on another
+# server connection.
+CIVICGRID_DB_PREPARED = env_bool("CIVICGRID_DB_PREPARED", True)
 # Duplicate merging (重复件合并, docs/duplicates.md): where to look (per-category overrides in the
 # admin), and the scores above which a report is merged automatically / shown to the dispatcher.
 CIVICGRID_DEDUP_RADIUS_M = float(os.environ.get("CIVICGRID_DEDUP_RADIUS_M", 150))

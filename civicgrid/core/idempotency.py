@@ -43,6 +43,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from civicgrid.core import sql
 from civicgrid.core.api import DomainError
 from civicgrid.core.models import IdempotencyRecord
+from civicgrid.core.rendering import answer_json
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -134,7 +135,8 @@ def _insert(scope: str, key: str, digest: str) -> IdempotencyRecord | None:
 def _complete(record: IdempotencyRecord, response: Response) -> None:
     """Store the answer to replay, in the work's own transaction."""
     connection = transaction.get_connection()
-    body = json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
+    response.rendered_json = (response.data, answer_json(response.data))
+    body = response.rendered_json[1].decode()
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     with sql.cursor(connection) as cursor:
         cursor.execute(
@@ -248,8 +250,11 @@ def keep_many(kept: list[tuple[IdempotencyRecord, Response]]) -> None:
             _complete(record, answer)
         return
     connection = transaction.get_connection()
+    # Rendered once: kept as these bytes, and sent as them (civicgrid.core.rendering.AnswerJSONRenderer).
+    for _record, answer in stored:
+        answer.rendered_json = (answer.data, answer_json(answer.data))
     # The answers as one JSON array (a text array would escape every character of each answer).
-    bodies = "[" + ",".join(json.dumps(a.data, cls=JSONEncoder, ensure_ascii=False) for _r, a in stored) + "]"
+    bodies = "[" + ",".join(a.rendered_json[1].decode() for _r, a in stored) + "]"
     with sql.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} AS r "

@@ -36,7 +36,7 @@ PREPARED_MAX = 300
 def postgres(conn=None) -> bool:
     """Whether statements on ``conn`` (this thread's default connection) take the prepared form."""
     conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
-    return conn.vendor == "postgresql" and bool(getattr(settings, "CIVICGRID_DB_PREPARED", True))
+    return conn.vendor == "postgresql" and settings.CIVICGRID_DB_PREPARED
 
 
 @functools.lru_cache(maxsize=1024)

@@ -274,6 +274,9 @@ CIVICGRID_CLASSIFY_AT_INTAKE = env_bool("CIVICGRID_CLASSIFY_AT_INTAKE", not env_
 CIVICGRID_GENERATION_LISTENER = env_bool("CIVICGRID_GENERATION_LISTENER", True)
 # Web processes load the intake's in-memory data before serving (civicgrid.warmup).
 CIVICGRID_WARM_UP = env_bool("CIVICGRID_WARM_UP", True)
+# Web processes: how soon a thread waiting for the GIL gets it, in milliseconds (civicgrid.warmup;
+# CPython's default is 5; 0 leaves it).
+CIVICGRID_GIL_SWITCH_INTERVAL_MS = float(os.environ.get("CIVICGRID_GIL_SWITCH_INTERVAL_MS", 0.5))
 # Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment
 # are stored in one transaction. Off: each report is stored on its own.
 CIVICGRID_INTAKE_GROUP_COMMIT = env_bool("CIVICGRID_INTAKE_GROUP_COMMIT", True)

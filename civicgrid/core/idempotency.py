@@ -136,7 +136,7 @@ def _complete(record: IdempotencyRecord, response: Response) -> None:
     """Store the answer to replay, in the work's own transaction."""
     connection = transaction.get_connection()
     response.rendered_json = (response.data, answer_json(response.data))
-    body = response.rendered_json[1].decode()
+    body = response.rendered_json[1].decode() or "null"  # no data: sent empty, kept as JSON null
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     with sql.cursor(connection) as cursor:
         cursor.execute(
@@ -254,7 +254,7 @@ def keep_many(kept: list[tuple[IdempotencyRecord, Response]]) -> None:
     for _record, answer in stored:
         answer.rendered_json = (answer.data, answer_json(answer.data))
     # The answers as one JSON array (a text array would escape every character of each answer).
-    bodies = "[" + ",".join(a.rendered_json[1].decode() for _r, a in stored) + "]"
+    bodies = "[" + ",".join(a.rendered_json[1].decode() or "null" for _r, a in stored) + "]"
     with sql.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} AS r "

@@ -13,7 +13,10 @@ from rest_framework.utils.encoders import JSONEncoder
 
 def answer_json(data) -> bytes:
     """``data`` as DRF's ``JSONRenderer`` renders it by default (compact, UTF-8, no NaN, U+2028/9
-    escaped): the bytes an answer is sent as, and kept as (``Idempotency-Key``)."""
+    escaped; no data at all as an empty body): the bytes an answer is sent as, and kept as
+    (``Idempotency-Key``)."""
+    if data is None:
+        return b""
     text = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 

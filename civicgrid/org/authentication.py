@@ -7,8 +7,13 @@ jurisdiction it was found to have — is kept per process, for as long as the **
 stands: a token that database triggers replace on every write to what decides who a token is and
 where its user may look (tokens, users, grid assignments, regions, departments, command centres),
 whichever path writes. A revoked token, a deactivated user, a changed role or jurisdiction take
-effect at the next request in every process; checking costs one primary-key read of the
-generation, shared with the other generations a request reads (``civicgrid.regions.generation.pinned``).
+effect in every process as soon as it knows the new generation: at once where the generation is
+read from the table (SQLite; inside a transaction; ``CIVICGRID_GENERATION_LISTENER`` off), and on
+PostgreSQL when the process's listener has received the commit's notification — a few
+milliseconds after the commit, so a request racing the revoking commit may still be let in, as it
+would have been had it come those milliseconds earlier. Checking costs no query with the
+listener, else one primary-key read shared with the other generations a request reads
+(``civicgrid.regions.generation.pinned``).
 Each request gets its own copy of the user.
 """
 

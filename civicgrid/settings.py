@@ -169,9 +169,11 @@ LOGIN_URL = "/accounts/login/"
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         # DRF's token authentication with the token's user kept per process (docs/decisions/0007).
+        # First, so that a request without valid credentials is answered 401 with
+        # "WWW-Authenticate: Token" (DRF takes the challenge from the first class), not 403.
         "civicgrid.org.authentication.CachedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -40,10 +40,10 @@ def seen_regions(response) -> set[str]:
 
 
 def assert_refused(response) -> None:
-    """The token was refused. DRF answers 401 only when its first authentication class names a
-    scheme; SessionAuthentication comes first in the settings, so the platform answers 403 — with
-    the error code that tells a refused token from a missing one."""
-    assert response.status_code in (401, 403), response.content
+    """The token was refused: 401 with the scheme to use, and the error code that tells a refused
+    token from a missing one."""
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == 'Token'
     assert response.json()["error"]["code"] == "authentication_failed"
 
 
@@ -256,3 +256,15 @@ def test_a_grid_taken_from_or_given_to_a_grid_worker_shows_at_the_next_request(o
     actions.assign_grid_worker(org["regions"][CENXI_GRID], grid_worker)
     # then the next request lists its case again
     assert seen_regions(client.get(CASES)) == {CENXI_GRID}
+
+
+@pytest.mark.django_db
+def test_a_request_without_credentials_is_told_to_authenticate_with_a_token():
+    # given a system that forgot its token
+    client = APIClient()
+    # when it calls the API
+    response = client.get("/api/v1/cases/")
+    # then it is asked to authenticate (401 with the scheme), not forbidden
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["code"] == "not_authenticated"

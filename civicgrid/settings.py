@@ -282,6 +282,9 @@ CIVICGRID_GIL_SWITCH_INTERVAL_MS = float(os.environ.get("CIVICGRID_GIL_SWITCH_IN
 # Group commit (civicgrid.cases.group_commit): reports arriving at one process at the same moment
 # are stored in one transaction. Off: each report is stored on its own.
 CIVICGRID_INTAKE_GROUP_COMMIT = env_bool("CIVICGRID_INTAKE_GROUP_COMMIT", True)
+# import_cases on PostgreSQL: worker processes preparing the next batches while one is stored
+# (0: none; civicgrid.intake.bulk).
+CIVICGRID_IMPORT_WORKERS = int(os.environ.get("CIVICGRID_IMPORT_WORKERS", 2))
 # PostgreSQL: hot statements are server-side prepared (civicgrid.core.sql). Turn off behind a
 # connection pooler in transaction mode (PgBouncer), where a prepared statement may be on another
 # server connection.

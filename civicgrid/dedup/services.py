@@ -254,6 +254,11 @@ def _open_rows(base: QuerySet | None, boxes: list, region_codes: set, t_from: da
     return list(qs.order_by().values(*_OPEN_ROW_FIELDS))
 
 
+# A box taller or wider than this (about 5 km; a bulk batch's latitude bands span the city) is
+# searched through the report-time index (``_open_rows_sql``).
+WIDE_BOX_DEGREES = 0.05
+
+
 def _open_rows_sql(boxes: list, region_codes: set, t_from: datetime, t_to: datetime) -> list[dict]:
     """``_open_rows`` over every case, as SQL written out: the intake runs it on every report, and
     building the ORM query cost more than running it. The state list is the one the partial index
@@ -278,10 +283,16 @@ def _open_rows_sql(boxes: list, region_codes: set, t_from: datetime, t_to: datet
             parts.append(f"c.region_code IN ({', '.join(['%s'] * len(codes))})")
             params += codes
     states = ", ".join(f"'{state}'" for state in OPEN_STATE_LIST)
-    # The time window is written as an expression no index answers: most recent cases are the open
-    # ones, which the planner cannot know, so it would combine the report-time and state indexes
-    # (every open case of the window) instead of scanning the boxes in the partial index.
-    window = "(c.reported_at + interval '0 seconds')" if connection.vendor == "postgresql" else "c.reported_at"
+    # Small boxes (a report, a batch in a few neighbourhoods): the time window is written as an
+    # expression no index answers. Most recent cases are the open ones, which the planner cannot
+    # know, so it would combine the report-time and state indexes (every open case of the window)
+    # instead of scanning the boxes in the partial index. A box across a district or the city (a
+    # bulk batch spread over the map) would make that scan read every open case ever reported
+    # there, which grows with the table: there the time window is left to the report-time index.
+    wide = any(max_lat - min_lat > WIDE_BOX_DEGREES or max_lon - min_lon > WIDE_BOX_DEGREES
+               for min_lat, max_lat, min_lon, max_lon in boxes)
+    window = ("(c.reported_at + interval '0 seconds')" if connection.vendor == "postgresql" and not wide
+              else "c.reported_at")
     statement = (f"SELECT c.id, c.lat, c.lon, c.reported_at, c.category_id, t.kind, t.major_code, c.region_code "
                  f"FROM {quote(Case._meta.db_table)} c LEFT JOIN {quote(Category._meta.db_table)} t "
                  f"ON t.id = c.category_id WHERE ({' OR '.join(parts)}) AND c.state IN ({states}) "

@@ -49,10 +49,10 @@ def snapshot(path):
 
 
 def test_the_worker_imports_what_one_process_imports(routed_city, tmp_path, settings):
-    # given the same file imported once by one process and once with the worker preparing batches
+    # given the same file imported by one process, with one worker and with two preparing batches
     outcomes, timings = {}, {}
-    for worker in (False, True):
-        settings.CIVICGRID_IMPORT_WORKER = worker
+    for worker in (0, 1, 2):
+        settings.CIVICGRID_IMPORT_WORKERS = worker
         Case.objects.filter(parent__isnull=False).delete()
         Case.objects.all().delete()
         CaseNumberCounter.objects.all().delete()
@@ -61,9 +61,9 @@ def test_the_worker_imports_what_one_process_imports(routed_city, tmp_path, sett
         summary = bulk.run_import(path, "csv", batch_size=BATCH, show_progress=False, timings=timings[worker])
         outcomes[worker] = (summary.imported, summary.problems, snapshot(path))
     # then the worker did prepare batches (its rows are built ahead), and nothing else differs
-    assert "persist (case rows built ahead)" in timings[True] and "persist (case rows built ahead)" not in timings[False]
-    assert outcomes[True] == outcomes[False]
-    imported, problems, seen = outcomes[True]
+    assert "persist (case rows built ahead)" in timings[2] and "persist (case rows built ahead)" not in timings[0]
+    assert outcomes[2] == outcomes[1] == outcomes[0]
+    imported, problems, seen = outcomes[2]
     assert imported == 9 and problems == 2
     # and the duplicate in the next batch was merged into the case of the batch before
     by_id = {c[0]: c for c in seen["cases"]}

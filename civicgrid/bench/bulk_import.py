@@ -298,7 +298,7 @@ def _print(f: dict, timings: dict, batch_size: int) -> None:
     print(f"one million rows, extrapolated: {timedelta(seconds=round(f['million_s']))} "
           f"(target < 4 min: {verdict(f['million_s'] < TARGET_MILLION_S)}; the first batch, {f['first_batch_s']:.1f} s "
           "with the one-time loading of the classifier and reference data, counted once, the rest scaled by rows)")
-    print("seconds per stage (a worker process prepares batches while this one stores: the stages overlap): "
+    print("seconds per stage (worker processes prepare batches while this one stores: the stages overlap): "
           + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
     print(f"CPU busy during the import: {f['cores_busy']:.2f} of {os.cpu_count()} cores")
     print(f"(machine: {os.cpu_count()} cores shared with other work, load average {load:.1f} at the end)")

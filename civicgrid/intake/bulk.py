@@ -400,7 +400,7 @@ def _unpack(packed: list, ref: Reference) -> list[Item]:
 
 
 def _parallel(batches_expected: int) -> bool:
-    """Whether a worker process prepares batches: on PostgreSQL (COPY rows are built ahead; the worker needs its own
+    """Whether worker processes prepare batches: on PostgreSQL (COPY rows are built ahead; the worker needs its own
     connection to the same data: not an in-memory database, not inside a caller's transaction,
     whose rows it could not see), with more than one core and more than one batch to do."""
     return (_workers() > 0 and connection.vendor == "postgresql"

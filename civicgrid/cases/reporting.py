@@ -195,13 +195,10 @@ def _find_existing(reports: list[Report]) -> None:
     for channel, of_channel in wanted.items():
         ids = sorted({r.case.external_id for r in of_channel})
         # The ids first (the partial unique index answers), whole cases only for those found.
+        among, params = sql.any_of("external_id", ids)
         with sql.cursor() as cursor:
-            if sql.postgres():
-                cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' "
-                               "AND external_id = ANY(%s)", [channel, ids])
-            else:
-                cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' "
-                               f"AND external_id IN ({', '.join(['%s'] * len(ids))})", [channel, *ids])
+            cursor.execute(f"SELECT id FROM {table} WHERE channel = %s AND external_id <> '' AND {among}",
+                           [channel, *params])
             pks = [row[0] for row in cursor.fetchall()]
         if not pks:
             continue

@@ -11,7 +11,7 @@ prepared statement serves every call.
 Statements still go through Django's cursor wrapper (execute wrappers, query logging in tests).
 Elsewhere (SQLite), and with ``CIVICGRID_DB_PREPARED`` off — for a connection pooler in
 transaction mode that cannot keep prepared statements — it is Django's own cursor; callers write
-both forms where the SQL differs (``postgres()`` tells which).
+both forms where the SQL differs (``postgres()`` tells which; ``any_of`` writes the commonest).
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ def postgres(conn=None) -> bool:
     """Whether statements on ``conn`` (this thread's default connection) take the prepared form."""
     conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
     return conn.vendor == "postgresql" and settings.CIVICGRID_DB_PREPARED
+
+
+def any_of(column: str, values, conn=None) -> tuple[str, list]:
+    """(condition, params) for ``column`` equal to any of ``values``: ``column = ANY(%s)`` with one
+    array on a prepared connection (one statement whatever the count), else ``column IN (%s, …)``."""
+    values = list(values)
+    if postgres(conn):
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
 @functools.lru_cache(maxsize=1024)

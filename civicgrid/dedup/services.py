@@ -275,13 +275,9 @@ def _open_rows_sql(boxes: list, region_codes: set, t_from: datetime, t_to: datet
         parts.append("(c.lat >= %s AND c.lat <= %s AND c.lon >= %s AND c.lon <= %s)")
         params += [min_lat, max_lat, min_lon, max_lon]
     if region_codes:
-        codes = sorted(region_codes)
-        if sql.postgres():
-            parts.append("c.region_code = ANY(%s)")
-            params.append(codes)
-        else:
-            parts.append(f"c.region_code IN ({', '.join(['%s'] * len(codes))})")
-            params += codes
+        among, codes = sql.any_of("c.region_code", sorted(region_codes))
+        parts.append(among)
+        params += codes
     states = ", ".join(f"'{state}'" for state in OPEN_STATE_LIST)
     # Small boxes (a report, a batch in a few neighbourhoods): the time window is written as an
     # expression no index answers. Most recent cases are the open ones, which the planner cannot
@@ -416,12 +412,9 @@ def _texts(pks: list[int]) -> list[tuple]:
     from civicgrid.cases.models import Case
 
     table = connection.ops.quote_name(Case._meta.db_table)
+    among, params = sql.any_of("id", pks)
     with sql.cursor() as cursor:
-        if sql.postgres():
-            cursor.execute(f"SELECT id, number, title, description, address FROM {table} WHERE id = ANY(%s)", [pks])
-        else:
-            cursor.execute(f"SELECT id, number, title, description, address FROM {table} "
-                           f"WHERE id IN ({', '.join(['%s'] * len(pks))})", pks)
+        cursor.execute(f"SELECT id, number, title, description, address FROM {table} WHERE {among}", params)
         return cursor.fetchall()
 
 

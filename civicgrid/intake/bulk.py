@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.reference import Reference
 from civicgrid.cases.reporting import Report
-from civicgrid.core import rows
+from civicgrid.core import rows, sql
 from civicgrid.core.rows import build_rows
 from civicgrid.intake import bulk_formats
 from civicgrid.intake.records import NormalizedReport, RecordErrors
@@ -113,17 +113,12 @@ def drop_known(items: list[Item], seen: dict | None = None) -> tuple[list[Item],
     existing = set()
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), 5000):
-            chunk = ids[start:start + 5000]
-            if connection.vendor == "postgresql":
-                # One array parameter instead of 5,000 placeholders (the partial unique index answers it).
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT external_id FROM {connection.ops.quote_name(Case._meta.db_table)} "
-                        "WHERE channel = %s AND external_id <> '' AND external_id = ANY(%s)", [channel, chunk])
-                    found = [r[0] for r in cursor.fetchall()]
-            else:
-                found = Case.objects.filter(channel=channel, external_id__in=chunk).values_list("external_id", flat=True)
-            existing.update((channel, e) for e in found)
+            # One array parameter on PostgreSQL; the partial unique index answers.
+            among, params = sql.any_of("external_id", ids[start:start + 5000])
+            with sql.cursor() as cursor:
+                cursor.execute(f"SELECT external_id FROM {connection.ops.quote_name(Case._meta.db_table)} "
+                               f"WHERE channel = %s AND external_id <> '' AND {among}", [channel, *params])
+                existing.update((channel, r[0]) for r in cursor.fetchall())
     kept, skipped, problems = [], 0, []
     for item in items:
         key = (item.report.channel, item.report.external_id)

@@ -61,11 +61,9 @@ def _read(keys: list[str]) -> dict[str, str]:
 
     connection = connections[RegionGeneration.objects.db]
     table = connection.ops.quote_name(RegionGeneration._meta.db_table)
+    among, params = sql.any_of("key", keys, connection)
     with sql.cursor(connection) as cursor:
-        if sql.postgres(connection):
-            cursor.execute(f"SELECT key, token FROM {table} WHERE key = ANY(%s)", [keys])
-        else:
-            cursor.execute(f"SELECT key, token FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})", keys)
+        cursor.execute(f"SELECT key, token FROM {table} WHERE {among}", params)
         return dict(cursor.fetchall())
 
 

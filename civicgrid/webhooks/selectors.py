@@ -49,12 +49,9 @@ def subscribed_webhooks_of(department_ids, event_type: str) -> list[DepartmentWe
     if not ids:
         return []
     table = connection.ops.quote_name(DepartmentWebhook._meta.db_table)
+    among, params = sql.any_of("department_id", ids)
     with sql.cursor() as cursor:
-        if sql.postgres():
-            cursor.execute(f"SELECT id, event_types FROM {table} WHERE is_active AND department_id = ANY(%s)", [ids])
-        else:
-            cursor.execute(f"SELECT id, event_types FROM {table} WHERE is_active = %s "
-                           f"AND department_id IN ({', '.join(['%s'] * len(ids))})", [True, *ids])
+        cursor.execute(f"SELECT id, event_types FROM {table} WHERE is_active = %s AND {among}", [True, *params])
         rows = cursor.fetchall()
     probe = DepartmentWebhook()
     wanted = []

@@ -30,7 +30,6 @@ inline, in its own transaction, as is everyone when ``CIVICGRID_INTAKE_GROUP_COM
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, conne
 from django.utils import translation
 
 from civicgrid.core import sql
+from civicgrid.core.threads import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,6 @@ def submit(job: Job):
 
 class _Committer:
     def __init__(self):
-        self.pid = os.getpid()
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="civicgrid-group-commit", daemon=True)
         self.thread.start()
@@ -145,31 +144,21 @@ class _Committer:
                     job.future.set_exception(exc)
 
 
-_lock = threading.Lock()
-_instance: _Committer | None = None
-
-
 def stop() -> None:
     """Stop this process's committer (after the reports it holds) and close its connection; the
     next report starts a new one. For tests and orderly shutdowns."""
-    global _instance
-    with _lock:
-        current, _instance = _instance, None
-    if current is not None and current.pid == os.getpid() and current.thread.is_alive():
+    current = _committers.take()
+    if current is not None and current.thread.is_alive():
         current.jobs.put(None)
         current.thread.join(WAIT_SECONDS)
 
 
+# A forked child (a web worker) starts its own; so does a process whose thread died.
+_committers = PerProcess(lambda: _Committer())
+
+
 def _committer() -> _Committer:
-    global _instance
-    current = _instance
-    if current is not None and current.pid == os.getpid() and current.thread.is_alive():
-        return current
-    with _lock:
-        # A forked child (a web worker) starts its own; so does a process whose thread died.
-        if _instance is None or _instance.pid != os.getpid() or not _instance.thread.is_alive():
-            _instance = _Committer()
-        return _instance
+    return _committers.get()
 
 
 # --- one batch ------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ connection.
 """
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
+from civicgrid.core.threads import PerProcess
 from civicgrid.regions.models import RegionGeneration
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,6 @@ class _Listener:
     RETRY_SECONDS = 5.0
 
     def __init__(self, alias: str):
-        self.pid = os.getpid()
         self.params = connections[alias].get_connection_params()
         self.table = connections[alias].ops.quote_name(RegionGeneration._meta.db_table)
         self.tokens: dict[str, str] | None = None
@@ -244,8 +243,7 @@ class _Listener:
         self.thread.join(5)
 
 
-_listener_lock = threading.Lock()
-_listener: _Listener | None = None
+_listeners = PerProcess(lambda: _Listener(DEFAULT_DB_ALIAS))
 
 
 def _listened(keys: list[str]) -> dict[str, str] | None:
@@ -266,14 +264,7 @@ def _listened(keys: list[str]) -> dict[str, str] | None:
 
 def listener() -> _Listener:
     """This process's listener, started on first use (and again in a forked child)."""
-    global _listener
-    held = _listener
-    if held is not None and held.pid == os.getpid() and held.thread.is_alive():
-        return held
-    with _listener_lock:
-        if _listener is None or _listener.pid != os.getpid() or not _listener.thread.is_alive():
-            _listener = _Listener(DEFAULT_DB_ALIAS)
-        return _listener
+    return _listeners.get()
 
 
 def wait_listening(timeout: float = 5.0) -> bool:
@@ -287,8 +278,6 @@ def wait_listening(timeout: float = 5.0) -> bool:
 
 def stop_listener() -> None:
     """Stop this process's listener (tests; it starts again on demand)."""
-    global _listener
-    with _listener_lock:
-        held, _listener = _listener, None
-    if held is not None and held.pid == os.getpid():
+    held = _listeners.take()
+    if held is not None:
         held.stop()

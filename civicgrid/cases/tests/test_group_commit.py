@@ -174,4 +174,5 @@ def test_concurrent_api_reports_through_the_committer_each_make_one_case(city):
     assert IdempotencyRecord.objects.filter(completed=True).count() == 8
     assert group_commit.STATS["reports"] == 16
     # and they went through the committer's thread, not the requests'
-    assert group_commit._instance is not None and group_commit._instance.thread is not threading.current_thread()
+    committer = group_commit._committers.current()
+    assert committer is not None and committer.thread is not threading.current_thread()

@@ -150,4 +150,4 @@ def test_with_the_listener_turned_off_current_token_reads_the_table(settings):
     assert reads_of_the_table(queries) == 1
     assert generation._listened([generation.KEY]) is None
     # and no listener was started for it
-    assert generation._listener is None
+    assert generation._listeners.current() is None

@@ -37,6 +37,7 @@ from civicgrid.cases.actions import MadeByReport, PendingPk
 from civicgrid.cases.models import Assignment, Case, CaseEvent
 from civicgrid.cases.workflow import OPEN_STATES, Action, State
 from civicgrid.core import rows, sql
+from civicgrid.core.timing import StageTimer
 
 # Cells of the advisory locks that serialise duplicate checks of nearby reports (PostgreSQL).
 LOCK_CELL_DEG = 0.01  # ≈ 1 km; a report locks the cells its search box touches
@@ -140,7 +141,7 @@ def store(reports: list[Report], ref: reference.Reference, *, copy: bool | None 
     ({(district, day): count} → {(district, day): last}); by default ``advance_counters`` in this
     transaction, which holds each district's counter until it ends. ``timings``: seconds per step
     are added to it (the bench)."""
-    lap = _Laps(timings)
+    timer = StageTimer(timings)
     if not known_checked:
         _find_existing(reports)
     todo = [r for r in reports if r.existing is None]
@@ -148,9 +149,9 @@ def store(reports: list[Report], ref: reference.Reference, *, copy: bool | None 
         return
     if deduplicate:
         _find_duplicates(todo)
-        lap("deduplicate")
+        timer.lap("deduplicate")
     number(todo, numbers)
-    lap("number")
+    timer.lap("number")
     locked = _lock_originals(todo)
     for report in todo:
         case = report.case
@@ -164,25 +165,9 @@ def store(reports: list[Report], ref: reference.Reference, *, copy: bool | None 
             # 智能派单: the matrix names exactly one department; no person needs to file it.
             actions._file(case, None, None, None, str(_("Filed automatically for auto-dispatch.")),
                           auto=True, new=True, ref=ref)
-    lap("timeline (report, merge, dispatch)")
+    timer.lap("timeline (report, merge, dispatch)")
     _write(todo, copy)
-    lap("persist (write)")
-
-
-class _Laps:
-    """Seconds per step added to a dict (a no-op without one)."""
-
-    def __init__(self, into: dict | None):
-        import time
-
-        self.into, self.clock = into, time.perf_counter
-        self.last = self.clock()
-
-    def __call__(self, step: str) -> None:
-        if self.into is not None:
-            now = self.clock()
-            self.into[step] = self.into.get(step, 0.0) + now - self.last
-            self.last = now
+    timer.lap("persist (write)")
 
 
 def _find_existing(reports: list[Report]) -> None:

@@ -41,6 +41,7 @@ from civicgrid.cases.reference import Reference
 from civicgrid.cases.reporting import Report
 from civicgrid.core import rows, sql
 from civicgrid.core.rows import build_rows
+from civicgrid.core.timing import StageTimer
 from civicgrid.intake import bulk_formats
 from civicgrid.intake.records import NormalizedReport, RecordErrors
 from civicgrid.intake.wire import cached_lookups
@@ -231,20 +232,6 @@ def persist(items: list[Item], ref: Reference, *, deduplicate: bool = True, timi
 # --- one batch ----------------------------------------------------------------------------------------
 
 
-class _Timer:
-    """Seconds spent per stage, summed over batches (for ``make bench``); a no-op without a dict."""
-
-    def __init__(self, into: dict | None):
-        self.into = into
-        self.last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        if self.into is not None:
-            self.into[stage] = self.into.get(stage, 0.0) + now - self.last
-        self.last = now
-
-
 def prepare(fmt: str, rows: list[tuple[int, dict]], ref: Reference, now: datetime,
             stages: Iterable[str] = STAGES, timings: dict | None = None) -> tuple[list[Item], list[RowProblem]]:
     """The stages that only read (reference data, the locator, the classifier) — validate, locate,
@@ -252,7 +239,7 @@ def prepare(fmt: str, rows: list[tuple[int, dict]], ref: Reference, now: datetim
     stored. Returns every row that validated as an item (one that could not be placed carries its
     problems and no case: whether they are reported depends on the rows already imported, which
     ``store`` checks) and the problems of the rows that did not validate."""
-    timer = _Timer(timings)
+    timer = StageTimer(timings)
     with cached_lookups():
         items, problems = validate(fmt, rows)
         timer.lap("validate")
@@ -276,7 +263,7 @@ def store(items: list[Item], result: BatchResult, *, seen: dict | None, ref: Ref
     """The stages that read and write the cases, in one transaction (rolled back for a dry run):
     leave out rows already imported, report the rows that could not be placed, look for
     duplicates, number and insert the cases, write their timelines."""
-    timer = _Timer(timings)
+    timer = StageTimer(timings)
     with transaction.atomic():
         items, result.skipped, problems = drop_known(items, seen)
         result.problems += problems
@@ -285,7 +272,7 @@ def store(items: list[Item], result: BatchResult, *, seen: dict | None, ref: Ref
         items = [item for item in items if not item.problems]
         timer.lap("skip known")
         persist(items, ref, deduplicate="deduplicate" in stages, timings=timings)
-        timer.last = time.perf_counter()
+        timer.restart()  # persist timed its own steps
         result.imported = len(items)
         result.cases = [i.case for i in items]
         if dry_run:

@@ -443,7 +443,6 @@ def _rechecked(function):
     return wrapper
 
 
-
 @_rechecked
 def is_working_day(day: date) -> bool:
     """Whether offices work on ``day`` (an aware datetime counts at its local date)."""

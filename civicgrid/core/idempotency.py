@@ -132,11 +132,18 @@ def _insert(scope: str, key: str, digest: str) -> IdempotencyRecord | None:
     return IdempotencyRecord(pk=row[0], scope=scope, key=key, request_hash=digest, completed=False, created_at=now)
 
 
+def _kept_body(response: Response) -> str:
+    """The answer's JSON as kept with its key. Rendered once: the response is later sent as these
+    very bytes (``civicgrid.core.rendering.AnswerJSONRenderer``). No data is sent as an empty body
+    and kept as JSON null."""
+    response.rendered_json = (response.data, answer_json(response.data))
+    return response.rendered_json[1].decode() or "null"
+
+
 def _complete(record: IdempotencyRecord, response: Response) -> None:
     """Store the answer to replay, in the work's own transaction."""
     connection = transaction.get_connection()
-    response.rendered_json = (response.data, answer_json(response.data))
-    body = response.rendered_json[1].decode() or "null"  # no data: sent empty, kept as JSON null
+    body = _kept_body(response)
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     with sql.cursor(connection) as cursor:
         cursor.execute(
@@ -250,11 +257,8 @@ def keep_many(kept: list[tuple[IdempotencyRecord, Response]]) -> None:
             _complete(record, answer)
         return
     connection = transaction.get_connection()
-    # Rendered once: kept as these bytes, and sent as them (civicgrid.core.rendering.AnswerJSONRenderer).
-    for _record, answer in stored:
-        answer.rendered_json = (answer.data, answer_json(answer.data))
     # The answers as one JSON array (a text array would escape every character of each answer).
-    bodies = "[" + ",".join(a.rendered_json[1].decode() or "null" for _r, a in stored) + "]"
+    bodies = "[" + ",".join(_kept_body(a) for _r, a in stored) + "]"
     with sql.cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(IdempotencyRecord._meta.db_table)} AS r "

@@ -249,7 +249,7 @@ def insert_returning(model, objs: list) -> None:
             for obj in chunk:
                 row = cols.copy_row(obj) if pg else cols.prepared_row(obj)
                 params.extend(row[i] for i in keep)
-            with sql.cursor() if prepared else connection.cursor() as cursor:
+            with sql.cursor() as cursor:  # Django's own cursor where not prepared
                 cursor.execute(_insert_sql(cols, keep, len(chunk)), params)
                 pks = [r[0] for r in cursor.fetchall()]
             for obj, pk in zip(chunk, pks, strict=True):
